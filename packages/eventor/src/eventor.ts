@@ -1,0 +1,438 @@
+import { randomBytes } from 'node:crypto';
+import { basename, extname, resolve } from 'node:path';
+import { formatValue, parseDuration, type Duration } from './duration.js';
+import { FlowConfigError, FlowDefinitionError, StoreError, type SerializedError } from './errors.js';
+import { LOG_LEVELS, type LogLevel, type Logger, ScopedLogger } from './logger.js';
+import { EventRef, StepRef, ownerOf } from './model/event.js';
+import { type ExprItem, normalizeExpr } from './model/expression.js';
+import { type AssocTarget, FlowDefinition } from './model/flow.js';
+import { RUN_MODES, type RunMode, type TaskStatus } from './model/status.js';
+import { TASK_CONSTRUCTS, type StepOptions, type TaskConstruct, buildStepDef, integerOption } from './model/step.js';
+import { now } from './runtime/clock.js';
+import { RunLoop } from './runtime/loop.js';
+import { type RunRow, Store, type TaskRow } from './store/store.js';
+
+export interface EventorConfig {
+  /** Cap on tasks running at once in this eventor; < 1 = no cap (default). */
+  maxConcurrent?: number;
+  /** After an unhandled failure, start no new task (default true). */
+  stopOnException?: boolean;
+  /** How function steps run: 'inline' (default), 'worker' or 'process'. */
+  taskConstruct?: TaskConstruct;
+  /** Prefix of the env vars given to worker/process/command steps (default 'EVENTOR_'). */
+  envPrefix?: string;
+}
+
+export interface EventorOptions {
+  name?: string;
+  store?: string;
+  runMode?: RunMode;
+  runId?: string;
+  logger?: Logger;
+  logLevel?: LogLevel;
+  handleSignals?: boolean;
+  config?: EventorConfig;
+}
+
+export interface RunOptions {
+  /** Passes to make; a pass acts on everything ready now and waits for the tasks it started. */
+  maxLoops?: number;
+  /** Live progress on a TTY, log lines otherwise. */
+  progress?: boolean;
+}
+
+export interface RunResult {
+  /** False iff some step failed with no failure/complete trigger. */
+  ok: boolean;
+  status: 'success' | 'failure' | 'incomplete';
+  runId: string;
+  /** 0 for the first run, +1 for each recover. */
+  recovery: number;
+}
+
+export interface TaskRecord {
+  step: string;
+  sequence: string;
+  recovery: number;
+  status: TaskStatus;
+  attempts: number;
+  result?: unknown;
+  error?: SerializedError;
+  /** True when recovery skipped it (its function was not called). */
+  skipped: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TaskQueryOptions {
+  status?: TaskStatus;
+  step?: string;
+  recovery?: number;
+  /** Page size; with `afterId`-style paging use `offset` of records already read. */
+  limit?: number;
+  offset?: number;
+}
+
+export interface PendingWork {
+  count: number;
+  nextDelayIn: number | null;
+}
+
+export interface AddEventOptions {
+  expr?: ExprItem;
+}
+
+export interface AddAssocOptions {
+  delay?: Duration;
+}
+
+const OPTION_KEYS = new Set(['name', 'store', 'runMode', 'runId', 'logger', 'logLevel', 'handleSignals', 'config']);
+const CONFIG_KEYS = new Set(['maxConcurrent', 'stopOnException', 'taskConstruct', 'envPrefix']);
+
+/**
+ * A durable event/step flow on a SQLite store.
+ * @example
+ * const ev = new Eventor({ store: './nightly.run.db' });
+ * const go = ev.addEvent('go');
+ * ev.addAssoc(go, ev.addStep('hello', { func: () => 'hi' }));
+ * ev.triggerEvent(go);
+ * const result = await ev.run();
+ */
+export class Eventor {
+  readonly name: string;
+  readonly runMode: RunMode;
+  private readonly store: Store;
+  private readonly flow = new FlowDefinition();
+  private readonly logger: ScopedLogger;
+  private readonly settings: { maxConcurrent: number; stopOnException: boolean; taskConstruct: TaskConstruct; envPrefix: string };
+  private readonly requestedRunId: string | undefined;
+  private readonly leaseToken = randomBytes(12).toString('hex');
+  private run_: { id: string; recovery: number } | undefined;
+  private leaseHeld = false;
+  private loop: RunLoop | undefined;
+  private closed = false;
+  private readonly handleSignals: boolean;
+
+  constructor(options: EventorOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new FlowConfigError(`Eventor options must be an object; got ${formatValue(options)}.`);
+    }
+    for (const key of Object.keys(options)) {
+      if (!OPTION_KEYS.has(key)) {
+        throw new FlowConfigError(`Unknown Eventor option "${key}". Known options: ${[...OPTION_KEYS].join(', ')}.`);
+      }
+    }
+    this.name = options.name ?? defaultName();
+    if (typeof this.name !== 'string' || this.name.length === 0) {
+      throw new FlowConfigError(`Option "name" must be a non-empty string; got ${formatValue(options.name)}.`);
+    }
+    this.runMode = options.runMode ?? 'restart';
+    if (!RUN_MODES.includes(this.runMode)) {
+      throw new FlowConfigError(`Option "runMode" must be one of ${RUN_MODES.join(', ')}; got ${formatValue(options.runMode)}.`);
+    }
+    if (options.runId !== undefined && (typeof options.runId !== 'string' || options.runId.length === 0)) {
+      throw new FlowConfigError(`Option "runId" must be a non-empty string; got ${formatValue(options.runId)}.`);
+    }
+    this.requestedRunId = options.runId;
+    const logLevel = options.logLevel ?? 'warn';
+    if (!LOG_LEVELS.includes(logLevel)) {
+      throw new FlowConfigError(`Option "logLevel" must be one of ${LOG_LEVELS.join(', ')}; got ${formatValue(logLevel)}.`);
+    }
+    this.logger = ScopedLogger.create(options.logger, logLevel).child({ flow: this.name });
+    this.settings = resolveConfig(options.config ?? {});
+    this.handleSignals = options.handleSignals ?? false;
+    const storePath = options.store ?? resolve(process.cwd(), `${this.name}.run.db`);
+    if (typeof storePath !== 'string' || storePath.length === 0) {
+      throw new FlowConfigError(`Option "store" must be a file path or ':memory:'; got ${formatValue(options.store)}.`);
+    }
+    if (storePath === ':memory:' && this.runMode !== 'restart') {
+      throw new FlowConfigError(
+        `runMode '${this.runMode}' needs a store file: an in-memory store (':memory:') keeps nothing to ${this.runMode}.`,
+      );
+    }
+    this.store = Store.open(storePath);
+    this.logger.info({ store: storePath }, `Eventor store file: ${storePath}`);
+  }
+
+  /** The run this eventor acts on (created or looked up on first use). */
+  get runId(): string {
+    return this.ensureRun().id;
+  }
+
+  /** The recovery number of this run: 0 for the first, +1 for each recover. */
+  get recovery(): number {
+    return this.ensureRun().recovery;
+  }
+
+  /** Defines an event; with `expr` it fires by itself when the expression holds in a sequence. */
+  addEvent(name: string, options: AddEventOptions = {}): EventRef {
+    this.checkOpen();
+    checkName('Event', name);
+    const expr = options.expr === undefined ? undefined : normalizeExpr(options.expr, `Event "${name}"`, this.resolveEvent);
+    const { def } = this.flow.addEvent(name, expr);
+    return this.eventRefs.get(def.name) ?? this.rememberEvent(new EventRef(def.name, def.expr, this));
+  }
+
+  /** Defines a step: a function, a module export, a command, or nothing (a no-op step). */
+  addStep(name: string, options: StepOptions = {}): StepRef {
+    this.checkOpen();
+    checkName('Step', name);
+    const def = buildStepDef(name, options, this.resolveEvent);
+    const construct = def.config.taskConstruct ?? this.settings.taskConstruct;
+    if (def.kind === 'function' && construct !== 'inline') {
+      throw new FlowDefinitionError(
+        `Step "${name}": a func cannot run with taskConstruct '${construct}' (closures cannot cross threads or processes). ` +
+          `Give { module: new URL('./steps.js', import.meta.url), export: '${def.func?.name || 'myStep'}' } instead.`,
+      );
+    }
+    this.flow.addStep(def);
+    return new StepRef(name, this);
+  }
+
+  /** Links an event to steps and events it starts or fires, optionally after a delay. */
+  addAssoc(event: EventRef, targets: EventRef | StepRef | ReadonlyArray<EventRef | StepRef>, options: AddAssocOptions = {}) {
+    this.checkOpen();
+    const source = this.resolveEvent(event, 'addAssoc');
+    const list = Array.isArray(targets) ? targets : [targets];
+    if (list.length === 0) throw new FlowDefinitionError(`addAssoc of event "${source}": give at least one step or event.`);
+    const resolved: AssocTarget[] = list.map((target) => this.resolveTarget(target, source));
+    const delayMs = options.delay === undefined ? 0 : parseDuration(options.delay, `addAssoc(${source}) delay`);
+    this.flow.addAssoc(source, resolved, delayMs);
+  }
+
+  /** Fires `event` in `sequence` (default '0'); false if it had already fired there. */
+  triggerEvent(event: EventRef, sequence: string | number = '0'): boolean {
+    this.checkOpen();
+    const name = this.resolveEvent(event, 'triggerEvent');
+    const seq = normalizeSequence(sequence);
+    const run = this.ensureRun();
+    const fired = this.store.insertTrigger(run.id, run.recovery, name, seq, false, now());
+    if (fired && this.loop?.isActive) this.loop.notifyTrigger(name, seq);
+    return fired;
+  }
+
+  /** Runs until nothing is left to do (or `maxLoops` passes); resolves with the outcome. */
+  async run(options: RunOptions = {}): Promise<RunResult> {
+    this.checkOpen();
+    if (this.loop?.isActive) throw new FlowConfigError(`Eventor "${this.name}" is already running; await the first run() before calling it again.`);
+    const maxLoops = options.maxLoops ?? -1;
+    if (!Number.isInteger(maxLoops)) throw new FlowConfigError(`Option "maxLoops" must be an integer; got ${formatValue(maxLoops)}.`);
+    const run = this.ensureRun();
+    this.store.updateRun(run.id, { status: 'running', shape: JSON.stringify(this.flow.shape()) }, now());
+    const loop = new RunLoop({
+      flow: this.flow,
+      store: this.store,
+      runId: run.id,
+      recovery: run.recovery,
+      settings: this.settings,
+      logger: this.logger.child({ runId: run.id }),
+    });
+    this.loop = loop;
+    const removeSignalHandlers = this.handleSignals ? this.installSignalHandlers(loop) : () => {};
+    try {
+      const outcome = await loop.run(maxLoops);
+      if (this.store.isOpen) this.store.updateRun(run.id, { status: outcome.status, endedAt: now() }, now());
+      const log = outcome.ok ? this.logger.info.bind(this.logger) : this.logger.error.bind(this.logger);
+      log({ runId: run.id, recovery: run.recovery, status: outcome.status }, `Processing finished with: ${outcome.status}`);
+      return { ...outcome, runId: run.id, recovery: run.recovery };
+    } finally {
+      removeSignalHandlers();
+      this.releaseLease();
+    }
+  }
+
+  /** Aborts running steps and records them failed; the run stays recoverable. */
+  stop(reason = 'stopped'): void {
+    this.loop?.stop(reason);
+  }
+
+  /** Work not yet done in this run: unacted triggers, unfinished tasks and pending delays. */
+  pending(): PendingWork {
+    this.checkOpen();
+    const run = this.ensureRun();
+    const counts = this.store.pendingCounts(run.id, run.recovery);
+    return {
+      count: counts.triggers + counts.tasks + counts.delays,
+      nextDelayIn: counts.nextDue === null ? null : Math.max(0, counts.nextDue - now()),
+    };
+  }
+
+  /** Task records of this run, every recovery, oldest first. */
+  tasks(query: TaskQueryOptions = {}): TaskRecord[] {
+    this.checkOpen();
+    const run = this.ensureRun();
+    const rows = this.store.listTasks(run.id, {
+      ...(query.status !== undefined ? { status: query.status } : {}),
+      ...(query.step !== undefined ? { step: query.step } : {}),
+      ...(query.recovery !== undefined ? { recovery: query.recovery } : {}),
+    });
+    const start = query.offset ?? 0;
+    const page = query.limit === undefined ? rows.slice(start) : rows.slice(start, start + query.limit);
+    return page.map(toTaskRecord);
+  }
+
+  /** Closes the store; idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.loop?.stop('eventor closed');
+    this.releaseLease();
+    this.closed = true;
+    this.store.close();
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  private readonly eventRefs = new Map<string, EventRef>();
+
+  private rememberEvent(ref: EventRef): EventRef {
+    this.eventRefs.set(ref.name, ref);
+    return ref;
+  }
+
+  private readonly resolveEvent = (value: unknown, where: string): string => {
+    if (!(value instanceof EventRef)) {
+      throw new FlowDefinitionError(`${where}: expected an event from addEvent(); got ${formatValue(value)}.`);
+    }
+    if (ownerOf(value) !== this) {
+      throw new FlowDefinitionError(`${where}: event "${value.name}" belongs to another Eventor; define it on this one.`);
+    }
+    return value.name;
+  };
+
+  private resolveTarget(target: unknown, source: string): AssocTarget {
+    if (target instanceof StepRef) {
+      if (ownerOf(target) !== this) {
+        throw new FlowDefinitionError(`addAssoc of event "${source}": step "${target.name}" belongs to another Eventor.`);
+      }
+      return { kind: 'step', name: target.name };
+    }
+    if (target instanceof EventRef) return { kind: 'event', name: this.resolveEvent(target, `addAssoc of event "${source}"`) };
+    throw new FlowDefinitionError(
+      `addAssoc of event "${source}": targets must be steps from addStep() or events from addEvent(); got ${formatValue(target)}.`,
+    );
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new FlowConfigError(`Eventor "${this.name}" is closed; create a new one to go on.`);
+  }
+
+  /** Creates (restart) or looks up (recover, continue) the run, and holds its lease. */
+  private ensureRun(): { id: string; recovery: number } {
+    if (this.run_) {
+      if (!this.leaseHeld) this.takeLease(this.run_.id);
+      return this.run_;
+    }
+    if (this.runMode === 'restart') {
+      const id = this.requestedRunId ?? generateRunId();
+      if (this.store.getRun(id)) {
+        throw new FlowConfigError(
+          `Run "${id}" already exists in the store; restart needs a new runId. Use runMode 'recover' or 'continue' to go on with it.`,
+        );
+      }
+      this.store.createRun({ id, name: this.name, mode: 'restart', now: now() });
+      this.takeLease(id);
+      this.run_ = { id, recovery: 0 };
+      return this.run_;
+    }
+    const found: RunRow | undefined =
+      this.requestedRunId === undefined ? this.store.latestRun() : this.store.getRun(this.requestedRunId);
+    if (!found) {
+      const which = this.requestedRunId === undefined ? 'no run' : `no run "${this.requestedRunId}"`;
+      throw new StoreError(
+        `Cannot ${this.runMode}: there is ${which} in the store at "${this.store.path}". Start one with runMode 'restart'.`,
+        { code: 'FLOW_STORE_NO_RUN' },
+      );
+    }
+    this.takeLease(found.id);
+    const recovery = this.runMode === 'recover' ? found.recovery + 1 : found.recovery;
+    this.store.updateRun(found.id, { mode: this.runMode, recovery, status: 'running' }, now());
+    this.run_ = { id: found.id, recovery };
+    return this.run_;
+  }
+
+  private takeLease(runId: string): void {
+    this.store.acquireLease(runId, this.leaseToken);
+    this.leaseHeld = true;
+  }
+
+  private releaseLease(): void {
+    if (!this.leaseHeld || !this.run_) return;
+    this.leaseHeld = false;
+    this.store.releaseLease(this.run_.id, this.leaseToken);
+  }
+
+  private installSignalHandlers(loop: RunLoop): () => void {
+    const onSignal = (signal: NodeJS.Signals) => loop.stop(`received ${signal}`);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    return () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    };
+  }
+}
+
+function resolveConfig(config: EventorConfig) {
+  if (typeof config !== 'object' || config === null) {
+    throw new FlowConfigError(`Option "config" must be an object; got ${formatValue(config)}.`);
+  }
+  for (const key of Object.keys(config)) {
+    if (!CONFIG_KEYS.has(key)) {
+      throw new FlowConfigError(`Unknown config option "${key}". Known: ${[...CONFIG_KEYS].join(', ')}.`);
+    }
+  }
+  const maxConcurrent = integerOption('Eventor', 'maxConcurrent', config.maxConcurrent ?? -1, Number.NEGATIVE_INFINITY);
+  const stopOnException = config.stopOnException ?? true;
+  if (typeof stopOnException !== 'boolean') {
+    throw new FlowConfigError(`Eventor: config.stopOnException must be a boolean; got ${formatValue(stopOnException)}.`);
+  }
+  const taskConstruct = config.taskConstruct ?? 'inline';
+  if (!TASK_CONSTRUCTS.includes(taskConstruct)) {
+    throw new FlowConfigError(
+      `Eventor: config.taskConstruct must be one of ${TASK_CONSTRUCTS.join(', ')}; got ${formatValue(taskConstruct)}.`,
+    );
+  }
+  const envPrefix = config.envPrefix ?? 'EVENTOR_';
+  if (typeof envPrefix !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(envPrefix)) {
+    throw new FlowConfigError(`Eventor: config.envPrefix must be a valid env var prefix such as 'EVENTOR_'; got ${formatValue(envPrefix)}.`);
+  }
+  return { maxConcurrent, stopOnException, taskConstruct, envPrefix };
+}
+
+function checkName(kind: 'Event' | 'Step', name: unknown): void {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new FlowDefinitionError(`${kind} name must be a non-empty string; got ${formatValue(name)}.`);
+  }
+}
+
+function normalizeSequence(sequence: unknown): string {
+  if (typeof sequence === 'number' && Number.isFinite(sequence)) return String(sequence);
+  if (typeof sequence === 'string' && sequence.length > 0) return sequence;
+  throw new FlowDefinitionError(`triggerEvent: sequence must be a non-empty string or a finite number; got ${formatValue(sequence)}.`);
+}
+
+function defaultName(): string {
+  const entry = process.argv[1];
+  return entry ? basename(entry, extname(entry)) : 'eventor';
+}
+
+function generateRunId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `r-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+function toTaskRecord(row: TaskRow): TaskRecord {
+  const record: TaskRecord = {
+    step: row.step,
+    sequence: row.sequence,
+    recovery: row.recovery,
+    status: row.status,
+    attempts: row.attempts,
+    skipped: row.skipped === 1,
+    createdAt: new Date(row.createdAt),
+    updatedAt: new Date(row.updatedAt),
+  };
+  if (row.result !== null) record.result = JSON.parse(row.result);
+  if (row.error !== null) record.error = JSON.parse(row.error) as SerializedError;
+  return record;
+}

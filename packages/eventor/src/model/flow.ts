@@ -1,0 +1,128 @@
+import { FlowDefinitionError } from '../errors.js';
+import { formatValue } from '../duration.js';
+import { type Expr, exprEquals, exprEvents } from './expression.js';
+import type { StepDef } from './step.js';
+
+export interface AssocTarget {
+  kind: 'step' | 'event';
+  name: string;
+}
+
+/** event -> targets, optionally delayed; `key` identifies a delayed assoc in the store across runs. */
+export interface AssocDef {
+  key: string;
+  event: string;
+  targets: AssocTarget[];
+  delayMs: number;
+}
+
+export interface EventDef {
+  name: string;
+  expr: Expr | undefined;
+}
+
+/** The flow's shape as kept in the store, for tools that inspect and draw runs. */
+export interface FlowShape {
+  events: Array<{ name: string; expr?: Expr }>;
+  steps: Array<{
+    name: string;
+    kind: string;
+    triggers: Record<string, string[]>;
+    acquires: Array<{ pool: string; amount: number }>;
+    maxConcurrent: number;
+  }>;
+  assocs: Array<{ event: string; targets: AssocTarget[]; delayMs: number }>;
+}
+
+/** The definitions of one eventor: events, steps, assocs, and the indexes the run loop reads. */
+export class FlowDefinition {
+  readonly events = new Map<string, EventDef>();
+  readonly steps = new Map<string, StepDef>();
+  readonly assocs: AssocDef[] = [];
+  private readonly assocsByEvent = new Map<string, AssocDef[]>();
+  private readonly dependentsByEvent = new Map<string, EventDef[]>();
+  private readonly assocKeys = new Set<string>();
+
+  addEvent(name: string, expr: Expr | undefined): { def: EventDef; created: boolean } {
+    const existing = this.events.get(name);
+    if (existing) {
+      if (!exprEquals(existing.expr, expr)) {
+        throw new FlowDefinitionError(
+          `Event "${name}" is already defined with a different expression. Give the new event another name, ` +
+            'or define it once with the expression it needs.',
+        );
+      }
+      return { def: existing, created: false };
+    }
+    if (expr) {
+      const referenced = exprEvents(expr);
+      if (referenced.has(name)) {
+        throw new FlowDefinitionError(`Event "${name}": its expression refers to the event itself.`);
+      }
+    }
+    const def: EventDef = { name, expr };
+    this.events.set(name, def);
+    if (expr) {
+      for (const source of exprEvents(expr)) {
+        const list = this.dependentsByEvent.get(source) ?? [];
+        list.push(def);
+        this.dependentsByEvent.set(source, list);
+      }
+    }
+    return { def, created: true };
+  }
+
+  addStep(def: StepDef): void {
+    if (this.steps.has(def.name)) {
+      throw new FlowDefinitionError(
+        `Step "${def.name}" is already defined. Step names are unique in an eventor; choose another name.`,
+      );
+    }
+    this.steps.set(def.name, def);
+  }
+
+  addAssoc(event: string, targets: AssocTarget[], delayMs: number): void {
+    const key = `${event}->${targets.map((t) => `${t.kind}:${t.name}`).join(',')}@${delayMs}`;
+    if (this.assocKeys.has(key)) return;
+    this.assocKeys.add(key);
+    const def: AssocDef = { key, event, targets, delayMs };
+    this.assocs.push(def);
+    const list = this.assocsByEvent.get(event) ?? [];
+    list.push(def);
+    this.assocsByEvent.set(event, list);
+  }
+
+  assocsOf(event: string): readonly AssocDef[] {
+    return this.assocsByEvent.get(event) ?? EMPTY;
+  }
+
+  dependentsOf(event: string): readonly EventDef[] {
+    return this.dependentsByEvent.get(event) ?? EMPTY;
+  }
+
+  assocByKey(key: string): AssocDef | undefined {
+    return this.assocs.find((assoc) => assoc.key === key);
+  }
+
+  requireStep(name: string, where: string): StepDef {
+    const step = this.steps.get(name);
+    if (!step) throw new FlowDefinitionError(`${where}: unknown step ${formatValue(name)}.`);
+    return step;
+  }
+
+  shape(): FlowShape {
+    return {
+      events: [...this.events.values()].map((e) => (e.expr ? { name: e.name, expr: e.expr } : { name: e.name })),
+      steps: [...this.steps.values()].map((s) => ({
+        name: s.name,
+        kind: s.kind,
+        triggers: Object.fromEntries(Object.entries(s.triggers).filter(([, events]) => events.length > 0)),
+        acquires: s.acquires.map(([pool, amount]) => ({ pool: pool.name, amount })),
+        maxConcurrent: s.config.maxConcurrent,
+      })),
+      assocs: this.assocs.map((a) => ({ event: a.event, targets: a.targets, delayMs: a.delayMs })),
+    };
+  }
+}
+
+const EMPTY: readonly never[] = Object.freeze([]);

@@ -1,0 +1,658 @@
+import { FlowError, StepFailedError, serializeError } from '../errors.js';
+import type { ScopedLogger } from '../logger.js';
+import { evaluateExpr } from '../model/expression.js';
+import type { AssocDef, FlowDefinition } from '../model/flow.js';
+import type { ResourcePool } from '../model/resource-pool.js';
+import type { TaskStatus } from '../model/status.js';
+import type { StepDef, TaskConstruct } from '../model/step.js';
+import type { Store } from '../store/store.js';
+import { now, sleepUntil } from './clock.js';
+import type { StepContext } from './context.js';
+import { DelayQueue } from './delay-queue.js';
+import { releaseAll, tryAcquireAll } from './resources.js';
+import { type StepRunner, selectRunner } from './runners/index.js';
+
+export interface LoopSettings {
+  maxConcurrent: number;
+  stopOnException: boolean;
+  taskConstruct: TaskConstruct;
+  envPrefix: string;
+}
+
+export interface LoopEnvironment {
+  flow: FlowDefinition;
+  store: Store;
+  runId: string;
+  recovery: number;
+  settings: LoopSettings;
+  logger: ScopedLogger;
+}
+
+export interface LoopOutcome {
+  ok: boolean;
+  status: 'success' | 'failure' | 'incomplete';
+}
+
+interface TaskState {
+  id: number | undefined;
+  step: StepDef;
+  sequence: string;
+  status: TaskStatus;
+  attempts: number;
+  /** Status changed in this pass and not yet written. */
+  dirty: boolean;
+  skipped: boolean;
+  result: string | null;
+  context: TaskContext | undefined;
+}
+
+interface Completion {
+  task: TaskState;
+  ok: boolean;
+  value?: unknown;
+  error?: unknown;
+}
+
+interface FiredTrigger {
+  event: string;
+  sequence: string;
+}
+
+/** Hand the event loop a turn after this long of back-to-back synchronous passes. */
+const YIELD_EVERY_MS = 25;
+
+/**
+ * Drives one run: fired triggers -> tasks -> results. Each pass is one transaction: the state it
+ * changes is committed before any step it starts is called, so a crash loses at most running steps.
+ */
+export class RunLoop {
+  private readonly flow: FlowDefinition;
+  private readonly store: Store;
+  private readonly runId: string;
+  private readonly recovery: number;
+  private readonly settings: LoopSettings;
+  private readonly logger: ScopedLogger;
+  private readonly globalCap: number;
+
+  private readyQueue: Array<TaskState | undefined> = [];
+  private readyHead = 0;
+  private readyCount = 0;
+  private readonly running = new Set<TaskState>();
+  private readonly runningPerStep = new Map<string, number>();
+  private completions: Completion[] = [];
+  private externalTriggers: FiredTrigger[] = [];
+  private triggerQueue: FiredTrigger[] = [];
+  private readonly delays = new DelayQueue();
+  private readonly stagedTasks = new Map<string, TaskState>();
+  private dirtyTasks: TaskState[] = [];
+  private toLaunch: TaskState[] = [];
+  private readonly unhandled: Array<{ step: string; sequence: string }> = [];
+  private stoppedByException = false;
+  private stopReason: string | undefined;
+  private wakeup: (() => void) | undefined;
+  private passTime = 0;
+  private readonly runners = new Map<string, StepRunner | undefined>();
+  private active = false;
+
+  constructor(env: LoopEnvironment) {
+    this.flow = env.flow;
+    this.store = env.store;
+    this.runId = env.runId;
+    this.recovery = env.recovery;
+    this.settings = env.settings;
+    this.logger = env.logger;
+    this.globalCap = env.settings.maxConcurrent < 1 ? Number.POSITIVE_INFINITY : env.settings.maxConcurrent;
+  }
+
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  /** A trigger committed by `triggerEvent` while this loop runs. */
+  notifyTrigger(event: string, sequence: string): void {
+    this.externalTriggers.push({ event, sequence });
+    this.wake();
+  }
+
+  /** Aborts running steps; the loop records them failed and ends the run, recoverable. */
+  stop(reason: string): void {
+    this.stopReason ??= reason;
+    for (const task of this.running) task.context?.abort(new FlowError(`Stopped: ${reason}`, { code: 'FLOW_STOPPED' }));
+    this.wake();
+  }
+
+  async run(maxLoops: number): Promise<LoopOutcome> {
+    this.active = true;
+    const unsubscribe = this.subscribeToPools();
+    try {
+      this.load();
+      let loops = 0;
+      let lastYield = now();
+      for (;;) {
+        if (this.stopReason !== undefined) {
+          this.store.transaction(() => this.recordStopped());
+          break;
+        }
+        const launch = this.store.transaction(() => this.pass());
+        for (const task of launch) this.launch(task);
+        if (this.hasImmediateWork()) {
+          if (now() - lastYield > YIELD_EVERY_MS) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            lastYield = now();
+          }
+          continue;
+        }
+        if (this.running.size > 0 || this.waitsOnBusyPool()) {
+          await this.waitForWake();
+          lastYield = now();
+          continue;
+        }
+        loops += 1;
+        if (maxLoops > 0 && loops >= maxLoops) break;
+        if (this.stoppedByException) break;
+        const next = this.delays.peek();
+        if (next === undefined) break;
+        await sleepUntil(next.dueAt, (wake) => {
+          this.wakeup = wake;
+        });
+        this.wakeup = undefined;
+        lastYield = now();
+      }
+      if (this.readyCount > 0 && !this.stoppedByException && this.stopReason === undefined && maxLoops <= 0) {
+        const waiting = this.readyTasks()
+          .slice(0, 5)
+          .map((t) => `${t.step.name}[${t.sequence}]`);
+        this.logger.warn(
+          { waiting },
+          `Run ended with ${this.readyCount} task(s) waiting for resources no running step will release: ${waiting.join(', ')}`,
+        );
+      }
+      return this.outcome();
+    } finally {
+      unsubscribe();
+      this.active = false;
+    }
+  }
+
+  // ---- loading ----------------------------------------------------------------------------------
+
+  /** Rebuilds in-memory work from the store: unacted triggers, unfinished tasks, pending delays. */
+  private load(): void {
+    const { store, runId, recovery } = this;
+    for (const trigger of store.unactedTriggers(runId, recovery)) this.externalTriggers.push(trigger);
+    for (const row of store.unfinishedTasks(runId, recovery)) {
+      const step = this.flow.steps.get(row.step);
+      if (!step) {
+        this.logger.warn({ step: row.step, sequence: row.sequence }, 'Unfinished task of a step no longer defined; left as is');
+        continue;
+      }
+      const task = this.newTaskState(step, row.sequence);
+      task.id = row.id;
+      task.attempts = row.attempts;
+      task.dirty = row.status !== 'ready';
+      if (task.dirty) this.dirtyTasks.push(task);
+      this.enqueueReady(task);
+    }
+    for (const row of store.pendingDelays(runId, recovery)) {
+      const assoc = this.flow.assocByKey(row.assoc);
+      if (!assoc) {
+        this.logger.warn({ assoc: row.assoc, sequence: row.sequence }, 'Pending delay of an assoc no longer defined; ignored');
+        continue;
+      }
+      this.delays.push({ id: row.id, assoc, sequence: row.sequence, dueAt: row.dueAt });
+    }
+    for (const failed of store.failedTasks(runId, recovery)) {
+      const step = this.flow.steps.get(failed.step);
+      if (step?.handlesFailure) continue;
+      this.unhandled.push(failed);
+      if (!step || this.stopsOnException(step)) this.stoppedByException = true;
+    }
+  }
+
+  // ---- one pass ---------------------------------------------------------------------------------
+
+  /** Acts on everything ready now; returns the tasks to start once the pass is committed. */
+  private pass(): TaskState[] {
+    this.passTime = now();
+    const completions = this.completions;
+    this.completions = [];
+    for (const completion of completions) this.complete(completion);
+
+    const external = this.externalTriggers;
+    this.externalTriggers = [];
+    for (const trigger of external) {
+      this.store.markTriggerActed(this.runId, this.recovery, trigger.event, trigger.sequence);
+      this.onFired(trigger.event, trigger.sequence);
+    }
+
+    for (const delay of this.delays.takeDue(this.passTime)) {
+      this.store.markDelayFired(delay.id);
+      this.actOnTargets(delay.assoc, delay.sequence);
+    }
+
+    do {
+      for (let i = 0; i < this.triggerQueue.length; i++) this.actOnTrigger(this.triggerQueue[i] as FiredTrigger);
+      this.triggerQueue = [];
+      this.startReady();
+    } while (this.triggerQueue.length > 0);
+
+    this.flush();
+    const launch = this.toLaunch;
+    this.toLaunch = [];
+    return launch;
+  }
+
+  private actOnTrigger(trigger: FiredTrigger): void {
+    for (const assoc of this.flow.assocsOf(trigger.event)) {
+      if (assoc.delayMs > 0) this.scheduleDelay(assoc, trigger.sequence);
+      else this.actOnTargets(assoc, trigger.sequence);
+    }
+  }
+
+  private actOnTargets(assoc: AssocDef, sequence: string): void {
+    for (const target of assoc.targets) {
+      if (target.kind === 'event') this.fire(target.name, sequence);
+      else this.createTask(this.flow.requireStep(target.name, `Assoc of event "${assoc.event}"`), sequence);
+    }
+  }
+
+  private scheduleDelay(assoc: AssocDef, sequence: string): void {
+    const dueAt = this.store.earlierDelayDue(this.runId, assoc.key, sequence) ?? this.passTime + assoc.delayMs;
+    const id = this.store.insertDelay(this.runId, this.recovery, assoc.key, sequence, dueAt, this.passTime);
+    if (id === undefined) return;
+    if (dueAt <= this.passTime) {
+      this.store.markDelayFired(id);
+      this.actOnTargets(assoc, sequence);
+    } else {
+      this.delays.push({ id, assoc, sequence, dueAt });
+    }
+  }
+
+  /** Fires `event` in `sequence` unless it already fired there in this recovery. */
+  private fire(event: string, sequence: string): void {
+    if (!this.store.insertTrigger(this.runId, this.recovery, event, sequence, true, this.passTime)) return;
+    this.onFired(event, sequence);
+  }
+
+  private onFired(event: string, sequence: string): void {
+    if (this.logger.enabled('debug')) this.logger.debug({ event, sequence }, `Event ${event}[${sequence}] fired`);
+    this.triggerQueue.push({ event, sequence });
+    const dependents = this.flow.dependentsOf(event);
+    if (dependents.length === 0) return;
+    const fired = (name: string) => this.store.hasFired(this.runId, this.recovery, name, sequence);
+    for (const dependent of dependents) {
+      if (dependent.expr && evaluateExpr(dependent.expr, fired)) this.fire(dependent.name, sequence);
+    }
+  }
+
+  private fireAll(events: readonly string[], sequence: string): void {
+    for (const event of events) this.fire(event, sequence);
+  }
+
+  // ---- tasks ------------------------------------------------------------------------------------
+
+  private newTaskState(step: StepDef, sequence: string): TaskState {
+    return {
+      id: undefined,
+      step,
+      sequence,
+      status: 'ready',
+      attempts: 0,
+      dirty: true,
+      skipped: false,
+      result: null,
+      context: undefined,
+    };
+  }
+
+  private createTask(step: StepDef, sequence: string): void {
+    const key = `${step.name}\u0000${sequence}`;
+    if (this.stagedTasks.has(key)) return;
+    if (this.store.taskExists(this.runId, this.recovery, step.name, sequence)) return;
+    const task = this.newTaskState(step, sequence);
+    this.stagedTasks.set(key, task);
+    this.dirtyTasks.push(task);
+
+    if (this.recovery > 0 && this.replaySkips(task)) return;
+    this.fireAll(step.triggers.ready, sequence);
+    this.enqueueReady(task);
+  }
+
+  /** In a recovery, applies the step's policy to its latest earlier attempt; true if skipped. */
+  private replaySkips(task: TaskState): boolean {
+    const earlier = this.store.latestEarlierTask(this.runId, task.step.name, task.sequence, this.recovery);
+    if (!earlier) return false;
+    const status = earlier.status === 'allocate' || earlier.status === 'fueled' ? 'ready' : earlier.status;
+    if (task.step.recovery[status] !== 'skip') return false;
+    task.skipped = true;
+    task.attempts = earlier.attempts;
+    if (status === 'success' || status === 'failure') {
+      task.status = status;
+      task.result = earlier.result;
+    } else {
+      task.status = 'success';
+    }
+    if (this.logger.enabled('info')) {
+      this.logger.info(
+        { step: task.step.name, sequence: task.sequence, previous: earlier.status },
+        `Skipping step ${task.step.name}[${task.sequence}]: its earlier attempt ended ${earlier.status}`,
+      );
+    }
+    if (task.step.releasesGiven) releaseAll(task.step.releases);
+    if (task.status === 'success') this.fireAll(task.step.triggers.success, task.sequence);
+    else this.fireAll(task.step.triggers.failure, task.sequence);
+    return true;
+  }
+
+  private enqueueReady(task: TaskState): void {
+    this.readyQueue.push(task);
+    this.readyCount += 1;
+  }
+
+  private readyTasks(): TaskState[] {
+    return this.readyQueue.slice(this.readyHead).filter((task): task is TaskState => task !== undefined);
+  }
+
+  /** Starts ready tasks in the order they became ready, within caps and pools. */
+  private startReady(): void {
+    if (this.readyCount === 0 || this.stoppedByException || this.stopReason !== undefined) return;
+    let blockedPools: Set<ResourcePool> | undefined;
+    const queue = this.readyQueue;
+    for (let i = this.readyHead; i < queue.length; i++) {
+      if (this.running.size >= this.globalCap) break;
+      const task = queue[i];
+      if (task === undefined) continue;
+      const step = task.step;
+      if (step.config.maxConcurrent > 0 && (this.runningPerStep.get(step.name) ?? 0) >= step.config.maxConcurrent) {
+        continue;
+      }
+      if (step.acquires.length > 0) {
+        const blocked = blockedPools !== undefined && step.acquires.some(([pool]) => blockedPools?.has(pool));
+        if (blocked || !tryAcquireAll(step.acquires)) {
+          blockedPools ??= new Set();
+          for (const [pool] of step.acquires) blockedPools.add(pool);
+          if (task.status !== 'allocate') this.setStatus(task, 'allocate');
+          continue;
+        }
+      }
+      queue[i] = undefined;
+      this.readyCount -= 1;
+      this.begin(task);
+    }
+    while (this.readyHead < queue.length && queue[this.readyHead] === undefined) this.readyHead++;
+    if (this.readyHead > 1024 && this.readyHead * 2 > queue.length) {
+      this.readyQueue = queue.slice(this.readyHead);
+      this.readyHead = 0;
+    }
+  }
+
+  private begin(task: TaskState): void {
+    const step = task.step;
+    task.attempts += 1;
+    this.setStatus(task, 'active');
+    this.fireAll(step.triggers.active, task.sequence);
+    if (step.kind === 'noop') {
+      this.finish(task, 'success', null, undefined);
+      return;
+    }
+    this.running.add(task);
+    this.runningPerStep.set(step.name, (this.runningPerStep.get(step.name) ?? 0) + 1);
+    this.toLaunch.push(task);
+  }
+
+  private setStatus(task: TaskState, status: TaskStatus): void {
+    task.status = status;
+    if (!task.dirty) {
+      task.dirty = true;
+      this.dirtyTasks.push(task);
+    }
+  }
+
+  /** Writes the tasks this pass created or moved; inserts carry their latest status. */
+  private flush(): void {
+    for (const task of this.dirtyTasks) {
+      if (!task.dirty) continue;
+      task.dirty = false;
+      if (task.id === undefined) {
+        task.id = this.store.insertTask({
+          runId: this.runId,
+          recovery: this.recovery,
+          step: task.step.name,
+          sequence: task.sequence,
+          status: task.status,
+          attempts: task.attempts,
+          result: task.result,
+          skipped: task.skipped,
+          now: this.passTime,
+        });
+      } else {
+        this.store.updateTaskStatus(task.id, task.status, task.attempts, this.passTime);
+      }
+    }
+    this.dirtyTasks = [];
+    this.stagedTasks.clear();
+  }
+
+  // ---- running steps ----------------------------------------------------------------------------
+
+  private runnerFor(step: StepDef): StepRunner | undefined {
+    if (this.runners.has(step.name)) return this.runners.get(step.name);
+    const runner = selectRunner(step, step.config.taskConstruct ?? this.settings.taskConstruct);
+    this.runners.set(step.name, runner);
+    return runner;
+  }
+
+  private launch(task: TaskState): void {
+    const context = new TaskContext(task, this.runId, this.recovery, this.logger);
+    task.context = context;
+    if (this.logger.enabled('info')) {
+      this.logger.info({ step: task.step.name, sequence: task.sequence }, `Running step ${task.step.name}[${task.sequence}]`);
+    }
+    let out: unknown;
+    try {
+      const runner = this.runnerFor(task.step) as StepRunner;
+      out = runner({ step: task.step, context, env: this.stepEnv(task), logger: context.log as ScopedLogger });
+    } catch (error) {
+      this.completions.push({ task, ok: false, error });
+      return;
+    }
+    if (isPromiseLike(out)) {
+      out.then(
+        (value) => this.settled({ task, ok: true, value }),
+        (error) => this.settled({ task, ok: false, error }),
+      );
+    } else {
+      this.completions.push({ task, ok: true, value: out });
+    }
+  }
+
+  private stepEnv(task: TaskState): Record<string, string> {
+    if (task.step.kind === 'function') return EMPTY_ENV;
+    const prefix = this.settings.envPrefix;
+    return {
+      [`${prefix}STEP_NAME`]: task.step.name,
+      [`${prefix}STEP_SEQUENCE`]: task.sequence,
+      [`${prefix}STEP_RECOVERY`]: String(this.recovery),
+      [`${prefix}RUN_ID`]: this.runId,
+    };
+  }
+
+  private settled(completion: Completion): void {
+    this.completions.push(completion);
+    this.wake();
+  }
+
+  private complete(completion: Completion): void {
+    const task = completion.task;
+    if (task.status !== 'active' || !this.running.has(task)) return; // recorded already (stopped)
+    this.running.delete(task);
+    this.runningPerStep.set(task.step.name, (this.runningPerStep.get(task.step.name) ?? 1) - 1);
+    if (completion.ok) {
+      const result = serializeResult(completion.value);
+      if (result.ok) {
+        this.finish(task, 'success', result.json, undefined);
+        return;
+      }
+      this.finish(task, 'failure', null, new StepFailedError(task.step.name, task.sequence, result.reason, { code: 'FLOW_RESULT_NOT_SERIALIZABLE' }));
+      return;
+    }
+    const cause = completion.error;
+    const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : `threw ${String(cause)}`;
+    this.finish(task, 'failure', null, new StepFailedError(task.step.name, task.sequence, reason, { cause }));
+  }
+
+  /** Records a task's end, releases its resources and fires its triggers (all in this pass). */
+  private finish(task: TaskState, status: 'success' | 'failure', result: string | null, error: StepFailedError | undefined) {
+    const step = task.step;
+    task.status = status;
+    task.result = result;
+    releaseAll(step.releases);
+    if (task.id === undefined) {
+      task.dirty = true; // inserted by flush with this final status
+    } else {
+      task.dirty = false;
+      const errorJson = error ? JSON.stringify(serializeError(error)) : null;
+      this.store.finishTask(task.id, status, task.attempts, result, errorJson, this.passTime);
+    }
+    if (status === 'success') {
+      if (this.logger.enabled('info')) {
+        this.logger.info({ step: step.name, sequence: task.sequence }, `Step ${step.name}[${task.sequence}] succeeded`);
+      }
+      this.fireAll(step.triggers.success, task.sequence);
+      return;
+    }
+    this.logger.error(
+      { step: step.name, sequence: task.sequence, err: error, handled: step.handlesFailure },
+      error?.message ?? `Step ${step.name}[${task.sequence}] failed`,
+    );
+    this.fireAll(step.triggers.failure, task.sequence);
+    if (!step.handlesFailure) {
+      this.unhandled.push({ step: step.name, sequence: task.sequence });
+      if (this.stopsOnException(step)) this.stoppedByException = true;
+    }
+  }
+
+  private stopsOnException(step: StepDef): boolean {
+    return step.config.stopOnException ?? this.settings.stopOnException;
+  }
+
+  /** After stop(): running tasks are recorded failed with the reason; no triggers fire. */
+  private recordStopped(): void {
+    this.passTime = now();
+    for (const task of this.running) {
+      const error = new StepFailedError(task.step.name, task.sequence, `stopped: ${this.stopReason}`, {
+        code: 'FLOW_STEP_STOPPED',
+      });
+      task.status = 'failure';
+      releaseAll(task.step.releases);
+      if (task.id !== undefined) {
+        this.store.finishTask(task.id, 'failure', task.attempts, null, JSON.stringify(serializeError(error)), this.passTime);
+      }
+      this.logger.warn({ step: task.step.name, sequence: task.sequence }, error.message);
+    }
+    this.running.clear();
+    this.runningPerStep.clear();
+  }
+
+  // ---- waiting ----------------------------------------------------------------------------------
+
+  private hasImmediateWork(): boolean {
+    if (this.completions.length > 0 || this.externalTriggers.length > 0) return true;
+    const next = this.delays.peek();
+    return next !== undefined && next.dueAt <= now();
+  }
+
+  /** Tasks wait on a pool that something outside this run (another eventor) holds. */
+  private waitsOnBusyPool(): boolean {
+    if (this.readyCount === 0 || this.stoppedByException) return false;
+    return this.readyTasks().some((task) => task.step.acquires.some(([pool]) => pool.used > 0));
+  }
+
+  private waitForWake(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wakeup = resolve;
+    });
+  }
+
+  private wake(): void {
+    const wakeup = this.wakeup;
+    this.wakeup = undefined;
+    wakeup?.();
+  }
+
+  private subscribeToPools(): () => void {
+    const pools = new Set<ResourcePool>();
+    for (const step of this.flow.steps.values()) for (const [pool] of step.acquires) pools.add(pool);
+    const unsubscribers = [...pools].map((pool) => pool.onRelease(() => this.wake()));
+    return () => {
+      for (const unsubscribe of unsubscribers) unsubscribe();
+    };
+  }
+
+  private outcome(): LoopOutcome {
+    const ok = this.unhandled.length === 0 && this.stopReason === undefined;
+    if (!ok) return { ok, status: 'failure' };
+    const pending =
+      this.readyCount > 0 || this.running.size > 0 || this.delays.size > 0 || this.externalTriggers.length > 0;
+    return { ok, status: pending ? 'incomplete' : 'success' };
+  }
+}
+
+const EMPTY_ENV: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** The `currentStep()` of one attempt; signal and logger are made on first use. */
+class TaskContext implements StepContext {
+  readonly name: string;
+  readonly sequence: string;
+  readonly recovery: number;
+  readonly runId: string;
+  readonly attempt: number;
+  private controller: AbortController | undefined;
+  private logger: ScopedLogger | undefined;
+  private readonly parentLogger: ScopedLogger;
+
+  constructor(task: TaskState, runId: string, recovery: number, logger: ScopedLogger) {
+    this.name = task.step.name;
+    this.sequence = task.sequence;
+    this.recovery = recovery;
+    this.runId = runId;
+    this.attempt = task.attempts;
+    this.parentLogger = logger;
+  }
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    return this.controller.signal;
+  }
+
+  get log(): ScopedLogger {
+    this.logger ??= this.parentLogger.child({ step: this.name, sequence: this.sequence });
+    return this.logger;
+  }
+
+  abort(reason: unknown): void {
+    this.controller ??= new AbortController();
+    this.controller.abort(reason);
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+function serializeResult(value: unknown): { ok: true; json: string | null } | { ok: false; reason: string } {
+  if (value === undefined) return { ok: true, json: null };
+  try {
+    const json = JSON.stringify(value);
+    return { ok: true, json: json === undefined ? null : json };
+  } catch (error) {
+    return {
+      ok: false,
+      reason: `its result cannot be stored as JSON (${(error as Error).message}); return plain data (objects, arrays, strings, numbers)`,
+    };
+  }
+}

@@ -1,0 +1,82 @@
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+/** One row per run; `recovery` is the current recovery number. The lease marks the live process. */
+export const runs = sqliteTable(
+  'runs',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    mode: text('mode').notNull(),
+    recovery: integer('recovery').notNull().default(0),
+    status: text('status').notNull(),
+    startedAt: integer('started_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    endedAt: integer('ended_at'),
+    leasePid: integer('lease_pid'),
+    leaseHost: text('lease_host'),
+    leaseToken: text('lease_token'),
+    /** JSON of the flow's shape (events, steps, assocs), for tools that draw and inspect runs. */
+    shape: text('shape'),
+  },
+  (t) => [index('runs_started_idx').on(t.startedAt)],
+);
+
+/** An event fired in a sequence, in one recovery; `acted` once its assocs were acted on. */
+export const triggers = sqliteTable(
+  'triggers',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    runId: text('run_id').notNull(),
+    recovery: integer('recovery').notNull(),
+    event: text('event').notNull(),
+    sequence: text('sequence').notNull(),
+    acted: integer('acted').notNull().default(0),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('triggers_unique_idx').on(t.runId, t.recovery, t.sequence, t.event),
+    index('triggers_unacted_idx').on(t.runId, t.recovery, t.acted),
+  ],
+);
+
+/** A step's execution in a sequence, in one recovery. */
+export const tasks = sqliteTable(
+  'tasks',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    runId: text('run_id').notNull(),
+    recovery: integer('recovery').notNull(),
+    step: text('step').notNull(),
+    sequence: text('sequence').notNull(),
+    status: text('status').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    result: text('result'),
+    error: text('error'),
+    skipped: integer('skipped').notNull().default(0),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('tasks_unique_idx').on(t.runId, t.step, t.sequence, t.recovery),
+    index('tasks_status_idx').on(t.runId, t.recovery, t.status),
+  ],
+);
+
+/** A delayed assoc waiting for its due time (ms since epoch). */
+export const delays = sqliteTable(
+  'delays',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    runId: text('run_id').notNull(),
+    recovery: integer('recovery').notNull(),
+    assoc: text('assoc').notNull(),
+    sequence: text('sequence').notNull(),
+    dueAt: integer('due_at').notNull(),
+    fired: integer('fired').notNull().default(0),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('delays_unique_idx').on(t.runId, t.assoc, t.sequence, t.recovery),
+    index('delays_pending_idx').on(t.runId, t.recovery, t.fired, t.dueAt),
+  ],
+);

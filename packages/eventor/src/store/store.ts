@@ -1,0 +1,419 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { and, asc, desc, eq, gt } from 'drizzle-orm';
+import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { StoreError } from '../errors.js';
+import type { TaskStatus } from '../model/status.js';
+import * as schema from './schema.js';
+
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+export interface RunRow {
+  id: string;
+  name: string;
+  mode: string;
+  recovery: number;
+  status: string;
+  startedAt: number;
+  updatedAt: number;
+  endedAt: number | null;
+  leasePid: number | null;
+  leaseHost: string | null;
+  leaseToken: string | null;
+  shape: string | null;
+}
+
+export interface TaskRow {
+  id: number;
+  runId: string;
+  recovery: number;
+  step: string;
+  sequence: string;
+  status: TaskStatus;
+  attempts: number;
+  result: string | null;
+  error: string | null;
+  skipped: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface DelayRow {
+  id: number;
+  assoc: string;
+  sequence: string;
+  dueAt: number;
+}
+
+export interface TaskQuery {
+  status?: TaskStatus;
+  step?: string;
+  recovery?: number;
+  limit?: number;
+  afterId?: number;
+}
+
+/** Leases held by live Eventor objects of this process, so two objects cannot drive one run. */
+const leasesHeldHere = new Set<string>();
+
+/**
+ * The run store: one SQLite file in WAL mode. Every query the engine makes lives here. Hot-path
+ * writes use prepared statements; everything else goes through drizzle.
+ */
+export class Store {
+  readonly path: string;
+  private readonly sqlite: Database.Database;
+  private readonly db: BetterSQLite3Database<typeof schema>;
+  private closed = false;
+  private readonly stmt: ReturnType<typeof prepareStatements>;
+
+  private constructor(path: string, sqlite: Database.Database) {
+    this.path = path;
+    this.sqlite = sqlite;
+    this.db = drizzle(sqlite, { schema });
+    this.stmt = prepareStatements(sqlite);
+  }
+
+  /** Opens (creating if needed) the store at `path`, applies pending migrations, refuses newer ones. */
+  static open(path: string): Store {
+    let sqlite: Database.Database;
+    try {
+      sqlite = new Database(path);
+    } catch (cause) {
+      throw new StoreError(
+        `Cannot open the store at "${path}": ${(cause as Error).message}. ` +
+          `Check that the folder exists and is writable, or pass another \`store\` path.`,
+        { cause, code: 'FLOW_STORE_OPEN' },
+      );
+    }
+    try {
+      sqlite.pragma('busy_timeout = 5000');
+      if (path !== ':memory:') sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('synchronous = NORMAL');
+      refuseNewerSchema(sqlite, path);
+      migrate(drizzle(sqlite), { migrationsFolder: MIGRATIONS_FOLDER });
+      return new Store(path, sqlite);
+    } catch (cause) {
+      sqlite.close();
+      if (cause instanceof StoreError) throw cause;
+      throw new StoreError(
+        `Cannot use the store at "${path}": ${(cause as Error).message}. ` +
+          `Is it an eventor store file (SQLite), readable and writable? Pass another \`store\` path to start afresh.`,
+        { cause, code: 'FLOW_STORE_OPEN' },
+      );
+    }
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sqlite.close();
+  }
+
+  /** Runs `fn` in one transaction (IMMEDIATE, so two processes never interleave their writes). */
+  transaction<T>(fn: () => T): T {
+    return this.sqlite.transaction(fn).immediate();
+  }
+
+  // ---- runs -------------------------------------------------------------------------------------
+
+  createRun(run: { id: string; name: string; mode: string; now: number }): void {
+    this.db
+      .insert(schema.runs)
+      .values({
+        id: run.id,
+        name: run.name,
+        mode: run.mode,
+        recovery: 0,
+        status: 'running',
+        startedAt: run.now,
+        updatedAt: run.now,
+      })
+      .run();
+  }
+
+  getRun(id: string): RunRow | undefined {
+    return this.db.select().from(schema.runs).where(eq(schema.runs.id, id)).get();
+  }
+
+  /** The run most recently started, optionally restricted to one flow name. */
+  latestRun(name?: string): RunRow | undefined {
+    const query = this.db.select().from(schema.runs);
+    const filtered = name === undefined ? query : query.where(eq(schema.runs.name, name));
+    return filtered.orderBy(desc(schema.runs.startedAt), desc(schema.runs.id)).limit(1).get();
+  }
+
+  listRuns(): RunRow[] {
+    return this.db.select().from(schema.runs).orderBy(asc(schema.runs.startedAt)).all();
+  }
+
+  updateRun(
+    id: string,
+    fields: Partial<Pick<RunRow, 'mode' | 'recovery' | 'status' | 'endedAt' | 'shape'>>,
+    now: number,
+  ): void {
+    this.db
+      .update(schema.runs)
+      .set({ ...fields, updatedAt: now })
+      .where(eq(schema.runs.id, id))
+      .run();
+  }
+
+  /**
+   * Takes the run's lease for this process, or throws StoreError naming the live holder. A lease
+   * whose holder process is gone lapses at once, so a killed run can be recovered straight away.
+   */
+  acquireLease(runId: string, token: string): void {
+    const host = hostname();
+    this.transaction(() => {
+      const run = this.getRun(runId);
+      if (!run) throw new StoreError(`Run "${runId}" is not in the store at "${this.path}".`);
+      if (run.leaseToken && run.leaseToken !== token && leaseIsLive(run, host)) {
+        throw new StoreError(
+          `Run "${runId}" in "${this.path}" is in use by a live process (pid ${run.leasePid} on ${run.leaseHost}). ` +
+            `Wait for it to finish or stop it, then recover or continue; or start a new run with runMode 'restart'.`,
+          { code: 'FLOW_STORE_IN_USE' },
+        );
+      }
+      this.db
+        .update(schema.runs)
+        .set({ leasePid: process.pid, leaseHost: host, leaseToken: token })
+        .where(eq(schema.runs.id, runId))
+        .run();
+    });
+    leasesHeldHere.add(token);
+  }
+
+  releaseLease(runId: string, token: string): void {
+    leasesHeldHere.delete(token);
+    if (this.closed) return;
+    this.db
+      .update(schema.runs)
+      .set({ leasePid: null, leaseHost: null, leaseToken: null })
+      .where(and(eq(schema.runs.id, runId), eq(schema.runs.leaseToken, token)))
+      .run();
+  }
+
+  // ---- triggers ---------------------------------------------------------------------------------
+
+  /** Records that `event` fired; false when it had already fired in that sequence and recovery. */
+  insertTrigger(runId: string, recovery: number, event: string, sequence: string, acted: boolean, now: number) {
+    return this.stmt.insertTrigger.run(runId, recovery, event, sequence, acted ? 1 : 0, now).changes > 0;
+  }
+
+  markTriggerActed(runId: string, recovery: number, event: string, sequence: string): void {
+    this.stmt.markTriggerActed.run(runId, recovery, sequence, event);
+  }
+
+  hasFired(runId: string, recovery: number, event: string, sequence: string): boolean {
+    return this.stmt.hasFired.get(runId, recovery, sequence, event) !== undefined;
+  }
+
+  unactedTriggers(runId: string, recovery: number): Array<{ event: string; sequence: string }> {
+    return this.stmt.unactedTriggers.all(runId, recovery) as Array<{ event: string; sequence: string }>;
+  }
+
+  // ---- tasks ------------------------------------------------------------------------------------
+
+  /** Inserts a task; returns its id, or undefined if (step, sequence) already has one in this recovery. */
+  insertTask(t: {
+    runId: string;
+    recovery: number;
+    step: string;
+    sequence: string;
+    status: TaskStatus;
+    attempts: number;
+    result: string | null;
+    skipped: boolean;
+    now: number;
+  }): number | undefined {
+    const info = this.stmt.insertTask.run(
+      t.runId,
+      t.recovery,
+      t.step,
+      t.sequence,
+      t.status,
+      t.attempts,
+      t.result,
+      t.skipped ? 1 : 0,
+      t.now,
+      t.now,
+    );
+    return info.changes > 0 ? Number(info.lastInsertRowid) : undefined;
+  }
+
+  taskExists(runId: string, recovery: number, step: string, sequence: string): boolean {
+    return this.stmt.taskExists.get(runId, step, sequence, recovery) !== undefined;
+  }
+
+  updateTaskStatus(id: number, status: TaskStatus, attempts: number, now: number): void {
+    this.stmt.updateTaskStatus.run(status, attempts, now, id);
+  }
+
+  finishTask(id: number, status: TaskStatus, attempts: number, result: string | null, error: string | null, now: number) {
+    this.stmt.finishTask.run(status, attempts, result, error, now, id);
+  }
+
+  /** The latest attempt of (step, sequence) in a recovery before `recovery`. */
+  latestEarlierTask(runId: string, step: string, sequence: string, recovery: number) {
+    return this.stmt.latestEarlierTask.get(runId, step, sequence, recovery) as
+      | { status: TaskStatus; result: string | null; attempts: number; recovery: number }
+      | undefined;
+  }
+
+  unfinishedTasks(runId: string, recovery: number): TaskRow[] {
+    return this.stmt.unfinishedTasks.all(runId, recovery) as TaskRow[];
+  }
+
+  failedTasks(runId: string, recovery: number): Array<{ step: string; sequence: string }> {
+    return this.stmt.failedTasks.all(runId, recovery) as Array<{ step: string; sequence: string }>;
+  }
+
+  /** Tasks of a run, oldest first, paged by id. */
+  listTasks(runId: string, query: TaskQuery = {}): TaskRow[] {
+    const conditions = [eq(schema.tasks.runId, runId)];
+    if (query.status !== undefined) conditions.push(eq(schema.tasks.status, query.status));
+    if (query.step !== undefined) conditions.push(eq(schema.tasks.step, query.step));
+    if (query.recovery !== undefined) conditions.push(eq(schema.tasks.recovery, query.recovery));
+    let builder = this.db
+      .select()
+      .from(schema.tasks)
+      .where(and(...conditions, query.afterId === undefined ? undefined : gt(schema.tasks.id, query.afterId)))
+      .orderBy(asc(schema.tasks.id))
+      .$dynamic();
+    if (query.limit !== undefined) builder = builder.limit(query.limit);
+    return builder.all() as TaskRow[];
+  }
+
+  // ---- delays -----------------------------------------------------------------------------------
+
+  /** Due time of an earlier delay of the same assoc and sequence (any recovery), to keep it. */
+  earlierDelayDue(runId: string, assoc: string, sequence: string): number | undefined {
+    const row = this.stmt.earlierDelayDue.get(runId, assoc, sequence) as { dueAt: number } | undefined;
+    return row?.dueAt;
+  }
+
+  insertDelay(runId: string, recovery: number, assoc: string, sequence: string, dueAt: number, now: number) {
+    const info = this.stmt.insertDelay.run(runId, recovery, assoc, sequence, dueAt, now);
+    return info.changes > 0 ? Number(info.lastInsertRowid) : undefined;
+  }
+
+  markDelayFired(id: number): void {
+    this.stmt.markDelayFired.run(id);
+  }
+
+  pendingDelays(runId: string, recovery: number): DelayRow[] {
+    return this.stmt.pendingDelays.all(runId, recovery) as DelayRow[];
+  }
+
+  // ---- counts -----------------------------------------------------------------------------------
+
+  pendingCounts(runId: string, recovery: number): { triggers: number; tasks: number; delays: number; nextDue: number | null } {
+    const row = this.stmt.pendingCounts.get(runId, recovery, runId, recovery, runId, recovery, runId, recovery) as {
+      triggers: number;
+      tasks: number;
+      delays: number;
+      nextDue: number | null;
+    };
+    return row;
+  }
+}
+
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insertTrigger: db.prepare(
+      'INSERT OR IGNORE INTO triggers (run_id, recovery, event, sequence, acted, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    markTriggerActed: db.prepare(
+      'UPDATE triggers SET acted = 1 WHERE run_id = ? AND recovery = ? AND sequence = ? AND event = ?',
+    ),
+    hasFired: db
+      .prepare('SELECT 1 FROM triggers WHERE run_id = ? AND recovery = ? AND sequence = ? AND event = ?')
+      .pluck(),
+    unactedTriggers: db.prepare(
+      'SELECT event, sequence FROM triggers WHERE run_id = ? AND recovery = ? AND acted = 0 ORDER BY id',
+    ),
+    insertTask: db.prepare(
+      `INSERT OR IGNORE INTO tasks (run_id, recovery, step, sequence, status, attempts, result, skipped, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    taskExists: db
+      .prepare('SELECT 1 FROM tasks WHERE run_id = ? AND step = ? AND sequence = ? AND recovery = ?')
+      .pluck(),
+    updateTaskStatus: db.prepare('UPDATE tasks SET status = ?, attempts = ?, updated_at = ? WHERE id = ?'),
+    finishTask: db.prepare(
+      'UPDATE tasks SET status = ?, attempts = ?, result = ?, error = ?, updated_at = ? WHERE id = ?',
+    ),
+    latestEarlierTask: db.prepare(
+      `SELECT status, result, attempts, recovery FROM tasks
+       WHERE run_id = ? AND step = ? AND sequence = ? AND recovery < ? ORDER BY recovery DESC LIMIT 1`,
+    ),
+    unfinishedTasks: db.prepare(
+      `SELECT id, run_id AS runId, recovery, step, sequence, status, attempts, result, error, skipped,
+              created_at AS createdAt, updated_at AS updatedAt
+       FROM tasks WHERE run_id = ? AND recovery = ? AND status NOT IN ('success', 'failure') ORDER BY id`,
+    ),
+    failedTasks: db.prepare(
+      `SELECT step, sequence FROM tasks WHERE run_id = ? AND recovery = ? AND status = 'failure' ORDER BY id`,
+    ),
+    earlierDelayDue: db.prepare(
+      'SELECT due_at AS dueAt FROM delays WHERE run_id = ? AND assoc = ? AND sequence = ? ORDER BY recovery LIMIT 1',
+    ),
+    insertDelay: db.prepare(
+      'INSERT OR IGNORE INTO delays (run_id, recovery, assoc, sequence, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    markDelayFired: db.prepare('UPDATE delays SET fired = 1 WHERE id = ?'),
+    pendingDelays: db.prepare(
+      'SELECT id, assoc, sequence, due_at AS dueAt FROM delays WHERE run_id = ? AND recovery = ? AND fired = 0 ORDER BY due_at, id',
+    ),
+    pendingCounts: db.prepare(
+      `SELECT
+         (SELECT count(*) FROM triggers WHERE run_id = ? AND recovery = ? AND acted = 0) AS triggers,
+         (SELECT count(*) FROM tasks WHERE run_id = ? AND recovery = ? AND status NOT IN ('success', 'failure')) AS tasks,
+         (SELECT count(*) FROM delays WHERE run_id = ? AND recovery = ? AND fired = 0) AS delays,
+         (SELECT min(due_at) FROM delays WHERE run_id = ? AND recovery = ? AND fired = 0) AS nextDue`,
+    ),
+  };
+}
+
+/** Refuses a store whose applied migrations are newer than the ones this package ships. */
+function refuseNewerSchema(sqlite: Database.Database, path: string): void {
+  const hasTable = sqlite
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'")
+    .pluck()
+    .get();
+  if (!hasTable) return;
+  const applied = sqlite.prepare('SELECT max(created_at) FROM __drizzle_migrations').pluck().get() as number | null;
+  const journal = JSON.parse(readFileSync(`${MIGRATIONS_FOLDER}/meta/_journal.json`, 'utf8')) as {
+    entries: Array<{ when: number; tag: string }>;
+  };
+  const shipped = Math.max(...journal.entries.map((entry) => entry.when));
+  if (applied !== null && applied > shipped) {
+    throw new StoreError(
+      `The store at "${path}" was written by a newer version of @flow/eventor (schema from ${new Date(applied).toISOString()}, ` +
+        `this version knows schemas up to ${new Date(shipped).toISOString()}). Upgrade @flow/eventor to read it.`,
+      { code: 'FLOW_STORE_NEWER' },
+    );
+  }
+}
+
+function leaseIsLive(run: RunRow, host: string): boolean {
+  if (run.leasePid === null) return false;
+  if (run.leaseHost !== host) return true; // another machine: we cannot probe it, so respect the lease
+  if (run.leasePid === process.pid) return run.leaseToken !== null && leasesHeldHere.has(run.leaseToken);
+  try {
+    process.kill(run.leasePid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
