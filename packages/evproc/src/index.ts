@@ -1,0 +1,23 @@
+export type {
+  AnyHandler,
+  EventMap,
+  EventOf,
+  Handler,
+  HandlerResult,
+  HandlerWrapper,
+  Predicate,
+} from './decorators.js';
+export { requiredBy, requires, want } from './decorators.js';
+export type { MissingRequirement } from './errors.js';
+export {
+  EvprocError,
+  ProcNamespaceError,
+  RequirementsError,
+  ReregisterError,
+  StopProcessing,
+} from './errors.js';
+export type { EventArgs } from './event.js';
+export { Event, NamedEvent } from './event.js';
+export type { ProcNamespaces } from './proc-namespace.js';
+export type { LoadFromOptions, Logger, OnError, ProcessorOptions } from './processor.js';
+export { Processor } from './processor.js';
