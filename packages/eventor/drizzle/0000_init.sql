@@ -28,31 +28,29 @@ CREATE TABLE `runs` (
 --> statement-breakpoint
 CREATE INDEX `runs_started_idx` ON `runs` (`started_at`);--> statement-breakpoint
 CREATE TABLE `tasks` (
-	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`run_id` text NOT NULL,
-	`recovery` integer NOT NULL,
 	`step` text NOT NULL,
 	`sequence` text NOT NULL,
+	`recovery` integer NOT NULL,
+	`ord` integer NOT NULL,
 	`status` text NOT NULL,
 	`attempts` integer DEFAULT 0 NOT NULL,
 	`result` text,
 	`error` text,
 	`skipped` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
-	`updated_at` integer NOT NULL
+	`updated_at` integer NOT NULL,
+	PRIMARY KEY(`run_id`, `step`, `sequence`, `recovery`)
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX `tasks_unique_idx` ON `tasks` (`run_id`,`step`,`sequence`,`recovery`);--> statement-breakpoint
-CREATE INDEX `tasks_status_idx` ON `tasks` (`run_id`,`recovery`,`status`);--> statement-breakpoint
 CREATE TABLE `triggers` (
-	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`run_id` text NOT NULL,
 	`recovery` integer NOT NULL,
-	`event` text NOT NULL,
 	`sequence` text NOT NULL,
+	`event` text NOT NULL,
 	`acted` integer DEFAULT 0 NOT NULL,
-	`created_at` integer NOT NULL
+	`created_at` integer NOT NULL,
+	PRIMARY KEY(`run_id`, `recovery`, `sequence`, `event`)
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX `triggers_unique_idx` ON `triggers` (`run_id`,`recovery`,`sequence`,`event`);--> statement-breakpoint
-CREATE INDEX `triggers_unacted_idx` ON `triggers` (`run_id`,`recovery`,`acted`);
+CREATE INDEX `triggers_unacted_idx` ON `triggers` (`run_id`,`recovery`) WHERE acted = 0;

@@ -68,7 +68,7 @@ export interface TaskQueryOptions {
   status?: TaskStatus;
   step?: string;
   recovery?: number;
-  /** Page size; with `afterId`-style paging use `offset` of records already read. */
+  /** Page size and the number of records to pass over, for paging through large runs. */
   limit?: number;
   offset?: number;
 }
@@ -112,6 +112,8 @@ export class Eventor {
   private loop: RunLoop | undefined;
   private closed = false;
   private readonly handleSignals: boolean;
+  /** The shape JSON this run's row holds, so an unchanged flow is not written again. */
+  private shapeWritten: string | undefined;
 
   constructor(options: EventorOptions = {}) {
     if (typeof options !== 'object' || options === null) {
@@ -218,7 +220,9 @@ export class Eventor {
     const maxLoops = options.maxLoops ?? -1;
     if (!Number.isInteger(maxLoops)) throw new FlowConfigError(`Option "maxLoops" must be an integer; got ${formatValue(maxLoops)}.`);
     const run = this.ensureRun();
-    this.store.updateRun(run.id, { status: 'running', shape: JSON.stringify(this.flow.shape()) }, now());
+    const shape = this.flow.shapeAsJson();
+    this.store.updateRun(run.id, shape === this.shapeWritten ? { status: 'running' } : { status: 'running', shape }, now());
+    this.shapeWritten = shape;
     const loop = new RunLoop({
       flow: this.flow,
       store: this.store,
@@ -261,14 +265,7 @@ export class Eventor {
   tasks(query: TaskQueryOptions = {}): TaskRecord[] {
     this.checkOpen();
     const run = this.ensureRun();
-    const rows = this.store.listTasks(run.id, {
-      ...(query.status !== undefined ? { status: query.status } : {}),
-      ...(query.step !== undefined ? { step: query.step } : {}),
-      ...(query.recovery !== undefined ? { recovery: query.recovery } : {}),
-    });
-    const start = query.offset ?? 0;
-    const page = query.limit === undefined ? rows.slice(start) : rows.slice(start, start + query.limit);
-    return page.map(toTaskRecord);
+    return this.store.listTasks(run.id, query).map(toTaskRecord);
   }
 
   /** Closes the store; idempotent. */

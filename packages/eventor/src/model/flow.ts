@@ -24,14 +24,15 @@ export interface EventDef {
 /** The flow's shape as kept in the store, for tools that inspect and draw runs. */
 export interface FlowShape {
   events: Array<{ name: string; expr?: Expr }>;
+  /** Empty triggers/acquires and the default cap are left out: flows can have many thousand steps. */
   steps: Array<{
     name: string;
     kind: string;
-    triggers: Record<string, string[]>;
-    acquires: Array<{ pool: string; amount: number }>;
-    maxConcurrent: number;
+    triggers?: Record<string, string[]>;
+    acquires?: Array<{ pool: string; amount: number }>;
+    maxConcurrent?: number;
   }>;
-  assocs: Array<{ event: string; targets: AssocTarget[]; delayMs: number }>;
+  assocs: Array<{ event: string; targets: AssocTarget[]; delayMs?: number }>;
 }
 
 /** The definitions of one eventor: events, steps, assocs, and the indexes the run loop reads. */
@@ -42,6 +43,7 @@ export class FlowDefinition {
   private readonly assocsByEvent = new Map<string, AssocDef[]>();
   private readonly dependentsByEvent = new Map<string, EventDef[]>();
   private readonly assocKeys = new Set<string>();
+  private shapeJson: string | undefined;
 
   addEvent(name: string, expr: Expr | undefined): { def: EventDef; created: boolean } {
     const existing = this.events.get(name);
@@ -62,6 +64,7 @@ export class FlowDefinition {
     }
     const def: EventDef = { name, expr };
     this.events.set(name, def);
+    this.shapeJson = undefined;
     if (expr) {
       for (const source of exprEvents(expr)) {
         const list = this.dependentsByEvent.get(source) ?? [];
@@ -79,6 +82,7 @@ export class FlowDefinition {
       );
     }
     this.steps.set(def.name, def);
+    this.shapeJson = undefined;
   }
 
   addAssoc(event: string, targets: AssocTarget[], delayMs: number): void {
@@ -87,6 +91,7 @@ export class FlowDefinition {
     this.assocKeys.add(key);
     const def: AssocDef = { key, event, targets, delayMs };
     this.assocs.push(def);
+    this.shapeJson = undefined;
     const list = this.assocsByEvent.get(event) ?? [];
     list.push(def);
     this.assocsByEvent.set(event, list);
@@ -110,17 +115,26 @@ export class FlowDefinition {
     return step;
   }
 
+  /** The shape as JSON, computed once per change of the definitions. */
+  shapeAsJson(): string {
+    this.shapeJson ??= JSON.stringify(this.shape());
+    return this.shapeJson;
+  }
+
   shape(): FlowShape {
     return {
       events: [...this.events.values()].map((e) => (e.expr ? { name: e.name, expr: e.expr } : { name: e.name })),
-      steps: [...this.steps.values()].map((s) => ({
-        name: s.name,
-        kind: s.kind,
-        triggers: Object.fromEntries(Object.entries(s.triggers).filter(([, events]) => events.length > 0)),
-        acquires: s.acquires.map(([pool, amount]) => ({ pool: pool.name, amount })),
-        maxConcurrent: s.config.maxConcurrent,
-      })),
-      assocs: this.assocs.map((a) => ({ event: a.event, targets: a.targets, delayMs: a.delayMs })),
+      steps: [...this.steps.values()].map((s) => {
+        const step: FlowShape['steps'][number] = { name: s.name, kind: s.kind };
+        const triggers = Object.entries(s.triggers).filter(([, events]) => events.length > 0);
+        if (triggers.length > 0) step.triggers = Object.fromEntries(triggers);
+        if (s.acquires.length > 0) step.acquires = s.acquires.map(([pool, amount]) => ({ pool: pool.name, amount }));
+        if (s.config.maxConcurrent > 0) step.maxConcurrent = s.config.maxConcurrent;
+        return step;
+      }),
+      assocs: this.assocs.map((a) =>
+        a.delayMs > 0 ? { event: a.event, targets: a.targets, delayMs: a.delayMs } : { event: a.event, targets: a.targets },
+      ),
     };
   }
 }

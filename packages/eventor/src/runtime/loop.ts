@@ -5,12 +5,12 @@ import type { AssocDef, FlowDefinition } from '../model/flow.js';
 import type { ResourcePool } from '../model/resource-pool.js';
 import type { TaskStatus } from '../model/status.js';
 import type { StepDef, TaskConstruct } from '../model/step.js';
-import type { Store } from '../store/store.js';
+import type { Store, TaskKey } from '../store/store.js';
 import { now, sleepUntil } from './clock.js';
 import type { StepContext } from './context.js';
 import { DelayQueue } from './delay-queue.js';
 import { releaseAll, tryAcquireAll } from './resources.js';
-import { type StepRunner, selectRunner } from './runners/index.js';
+import { type StepInvocation, type StepRunner, selectRunner } from './runners/index.js';
 
 export interface LoopSettings {
   maxConcurrent: number;
@@ -34,7 +34,9 @@ export interface LoopOutcome {
 }
 
 interface TaskState {
-  id: number | undefined;
+  /** Written to the store (by an earlier pass, or loaded from it). */
+  persisted: boolean;
+  ord: number;
   step: StepDef;
   sequence: string;
   status: TaskStatus;
@@ -93,6 +95,7 @@ export class RunLoop {
   private passTime = 0;
   private readonly runners = new Map<string, StepRunner | undefined>();
   private active = false;
+  private nextOrd = 0;
 
   constructor(env: LoopEnvironment) {
     this.flow = env.flow;
@@ -179,6 +182,7 @@ export class RunLoop {
   /** Rebuilds in-memory work from the store: unacted triggers, unfinished tasks, pending delays. */
   private load(): void {
     const { store, runId, recovery } = this;
+    this.nextOrd = store.nextTaskOrd(runId);
     for (const trigger of store.unactedTriggers(runId, recovery)) this.externalTriggers.push(trigger);
     for (const row of store.unfinishedTasks(runId, recovery)) {
       const step = this.flow.steps.get(row.step);
@@ -187,7 +191,8 @@ export class RunLoop {
         continue;
       }
       const task = this.newTaskState(step, row.sequence);
-      task.id = row.id;
+      task.persisted = true;
+      task.ord = row.ord;
       task.attempts = row.attempts;
       task.dirty = row.status !== 'ready';
       if (task.dirty) this.dirtyTasks.push(task);
@@ -293,7 +298,8 @@ export class RunLoop {
 
   private newTaskState(step: StepDef, sequence: string): TaskState {
     return {
-      id: undefined,
+      persisted: false,
+      ord: this.nextOrd++,
       step,
       sequence,
       status: 'ready',
@@ -413,12 +419,14 @@ export class RunLoop {
     for (const task of this.dirtyTasks) {
       if (!task.dirty) continue;
       task.dirty = false;
-      if (task.id === undefined) {
-        task.id = this.store.insertTask({
+      if (!task.persisted) {
+        task.persisted = true;
+        this.store.insertTask({
           runId: this.runId,
           recovery: this.recovery,
           step: task.step.name,
           sequence: task.sequence,
+          ord: task.ord,
           status: task.status,
           attempts: task.attempts,
           result: task.result,
@@ -426,7 +434,7 @@ export class RunLoop {
           now: this.passTime,
         });
       } else {
-        this.store.updateTaskStatus(task.id, task.status, task.attempts, this.passTime);
+        this.store.updateTaskStatus(this.keyOf(task), task.status, task.attempts, this.passTime);
       }
     }
     this.dirtyTasks = [];
@@ -451,7 +459,7 @@ export class RunLoop {
     let out: unknown;
     try {
       const runner = this.runnerFor(task.step) as StepRunner;
-      out = runner({ step: task.step, context, env: this.stepEnv(task), logger: context.log as ScopedLogger });
+      out = runner(new Invocation(task.step, context, this.stepEnv(task)));
     } catch (error) {
       this.completions.push({ task, ok: false, error });
       return;
@@ -507,12 +515,12 @@ export class RunLoop {
     task.status = status;
     task.result = result;
     releaseAll(step.releases);
-    if (task.id === undefined) {
+    if (!task.persisted) {
       task.dirty = true; // inserted by flush with this final status
     } else {
       task.dirty = false;
       const errorJson = error ? JSON.stringify(serializeError(error)) : null;
-      this.store.finishTask(task.id, status, task.attempts, result, errorJson, this.passTime);
+      this.store.finishTask(this.keyOf(task), status, task.attempts, result, errorJson, this.passTime);
     }
     if (status === 'success') {
       if (this.logger.enabled('info')) {
@@ -532,6 +540,10 @@ export class RunLoop {
     }
   }
 
+  private keyOf(task: TaskState): TaskKey {
+    return { runId: this.runId, step: task.step.name, sequence: task.sequence, recovery: this.recovery };
+  }
+
   private stopsOnException(step: StepDef): boolean {
     return step.config.stopOnException ?? this.settings.stopOnException;
   }
@@ -545,8 +557,8 @@ export class RunLoop {
       });
       task.status = 'failure';
       releaseAll(task.step.releases);
-      if (task.id !== undefined) {
-        this.store.finishTask(task.id, 'failure', task.attempts, null, JSON.stringify(serializeError(error)), this.passTime);
+      if (task.persisted) {
+        this.store.finishTask(this.keyOf(task), 'failure', task.attempts, null, JSON.stringify(serializeError(error)), this.passTime);
       }
       this.logger.warn({ step: task.step.name, sequence: task.sequence }, error.message);
     }
@@ -599,6 +611,18 @@ export class RunLoop {
 }
 
 const EMPTY_ENV: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** What a runner receives; the step's logger is made only if the runner asks for it. */
+class Invocation implements StepInvocation {
+  constructor(
+    readonly step: StepDef,
+    readonly context: TaskContext,
+    readonly env: Record<string, string>,
+  ) {}
+  get logger(): ScopedLogger {
+    return this.context.log;
+  }
+}
 
 /** The `currentStep()` of one attempt; signal and logger are made on first use. */
 class TaskContext implements StepContext {

@@ -1,4 +1,5 @@
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /** One row per run; `recovery` is the current recovery number. The lease marks the live process. */
 export const runs = sqliteTable(
@@ -21,33 +22,39 @@ export const runs = sqliteTable(
   (t) => [index('runs_started_idx').on(t.startedAt)],
 );
 
-/** An event fired in a sequence, in one recovery; `acted` once its assocs were acted on. */
+/**
+ * An event fired in a sequence, in one recovery; `acted` once its assocs were acted on.
+ * Keyed by what makes a trigger unique. Migration 0001 rebuilds this table WITHOUT ROWID (drizzle
+ * cannot say so): the key is the table, so a commit writes one B-tree instead of three.
+ */
 export const triggers = sqliteTable(
   'triggers',
   {
-    id: integer('id').primaryKey({ autoIncrement: true }),
     runId: text('run_id').notNull(),
     recovery: integer('recovery').notNull(),
-    event: text('event').notNull(),
     sequence: text('sequence').notNull(),
+    event: text('event').notNull(),
     acted: integer('acted').notNull().default(0),
     createdAt: integer('created_at').notNull(),
   },
   (t) => [
-    uniqueIndex('triggers_unique_idx').on(t.runId, t.recovery, t.sequence, t.event),
-    index('triggers_unacted_idx').on(t.runId, t.recovery, t.acted),
+    primaryKey({ columns: [t.runId, t.recovery, t.sequence, t.event] }),
+    index('triggers_unacted_idx').on(t.runId, t.recovery).where(sql`acted = 0`),
   ],
 );
 
-/** A step's execution in a sequence, in one recovery. */
+/**
+ * A step's execution in a sequence, in one recovery; `ord` orders tasks of a run as they were created.
+ * Rebuilt WITHOUT ROWID by migration 0001, like triggers.
+ */
 export const tasks = sqliteTable(
   'tasks',
   {
-    id: integer('id').primaryKey({ autoIncrement: true }),
     runId: text('run_id').notNull(),
-    recovery: integer('recovery').notNull(),
     step: text('step').notNull(),
     sequence: text('sequence').notNull(),
+    recovery: integer('recovery').notNull(),
+    ord: integer('ord').notNull(),
     status: text('status').notNull(),
     attempts: integer('attempts').notNull().default(0),
     result: text('result'),
@@ -56,10 +63,7 @@ export const tasks = sqliteTable(
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
-  (t) => [
-    uniqueIndex('tasks_unique_idx').on(t.runId, t.step, t.sequence, t.recovery),
-    index('tasks_status_idx').on(t.runId, t.recovery, t.status),
-  ],
+  (t) => [primaryKey({ columns: [t.runId, t.step, t.sequence, t.recovery] })],
 );
 
 /** A delayed assoc waiting for its due time (ms since epoch). */

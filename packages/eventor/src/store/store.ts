@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { and, asc, desc, eq, gt } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { StoreError } from '../errors.js';
@@ -27,11 +27,11 @@ export interface RunRow {
 }
 
 export interface TaskRow {
-  id: number;
   runId: string;
   recovery: number;
   step: string;
   sequence: string;
+  ord: number;
   status: TaskStatus;
   attempts: number;
   result: string | null;
@@ -39,6 +39,13 @@ export interface TaskRow {
   skipped: number;
   createdAt: number;
   updatedAt: number;
+}
+
+export interface TaskKey {
+  runId: string;
+  step: string;
+  sequence: string;
+  recovery: number;
 }
 
 export interface DelayRow {
@@ -53,7 +60,7 @@ export interface TaskQuery {
   step?: string;
   recovery?: number;
   limit?: number;
-  afterId?: number;
+  offset?: number;
 }
 
 /** Leases held by live Eventor objects of this process, so two objects cannot drive one run. */
@@ -69,12 +76,14 @@ export class Store {
   private readonly db: BetterSQLite3Database<typeof schema>;
   private closed = false;
   private readonly stmt: ReturnType<typeof prepareStatements>;
+  private readonly inTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
 
   private constructor(path: string, sqlite: Database.Database) {
     this.path = path;
     this.sqlite = sqlite;
     this.db = drizzle(sqlite, { schema });
     this.stmt = prepareStatements(sqlite);
+    this.inTransaction = sqlite.transaction((fn: () => unknown) => fn());
   }
 
   /** Opens (creating if needed) the store at `path`, applies pending migrations, refuses newer ones. */
@@ -119,7 +128,7 @@ export class Store {
 
   /** Runs `fn` in one transaction (IMMEDIATE, so two processes never interleave their writes). */
   transaction<T>(fn: () => T): T {
-    return this.sqlite.transaction(fn).immediate();
+    return this.inTransaction.immediate(fn) as T;
   }
 
   // ---- runs -------------------------------------------------------------------------------------
@@ -222,23 +231,25 @@ export class Store {
 
   // ---- tasks ------------------------------------------------------------------------------------
 
-  /** Inserts a task; returns its id, or undefined if (step, sequence) already has one in this recovery. */
+  /** Inserts a task; false if (step, sequence) already has one in this recovery. */
   insertTask(t: {
     runId: string;
     recovery: number;
     step: string;
     sequence: string;
+    ord: number;
     status: TaskStatus;
     attempts: number;
     result: string | null;
     skipped: boolean;
     now: number;
-  }): number | undefined {
+  }): boolean {
     const info = this.stmt.insertTask.run(
       t.runId,
-      t.recovery,
       t.step,
       t.sequence,
+      t.recovery,
+      t.ord,
       t.status,
       t.attempts,
       t.result,
@@ -246,19 +257,24 @@ export class Store {
       t.now,
       t.now,
     );
-    return info.changes > 0 ? Number(info.lastInsertRowid) : undefined;
+    return info.changes > 0;
   }
 
   taskExists(runId: string, recovery: number, step: string, sequence: string): boolean {
     return this.stmt.taskExists.get(runId, step, sequence, recovery) !== undefined;
   }
 
-  updateTaskStatus(id: number, status: TaskStatus, attempts: number, now: number): void {
-    this.stmt.updateTaskStatus.run(status, attempts, now, id);
+  updateTaskStatus(key: TaskKey, status: TaskStatus, attempts: number, now: number): void {
+    this.stmt.updateTaskStatus.run(status, attempts, now, key.runId, key.step, key.sequence, key.recovery);
   }
 
-  finishTask(id: number, status: TaskStatus, attempts: number, result: string | null, error: string | null, now: number) {
-    this.stmt.finishTask.run(status, attempts, result, error, now, id);
+  finishTask(key: TaskKey, status: TaskStatus, attempts: number, result: string | null, error: string | null, now: number) {
+    this.stmt.finishTask.run(status, attempts, result, error, now, key.runId, key.step, key.sequence, key.recovery);
+  }
+
+  /** The next `ord` for a run's tasks (creation order across recoveries). */
+  nextTaskOrd(runId: string): number {
+    return ((this.stmt.maxOrd.get(runId) as number | null) ?? 0) + 1;
   }
 
   /** The latest attempt of (step, sequence) in a recovery before `recovery`. */
@@ -276,7 +292,7 @@ export class Store {
     return this.stmt.failedTasks.all(runId, recovery) as Array<{ step: string; sequence: string }>;
   }
 
-  /** Tasks of a run, oldest first, paged by id. */
+  /** Tasks of a run, oldest first. */
   listTasks(runId: string, query: TaskQuery = {}): TaskRow[] {
     const conditions = [eq(schema.tasks.runId, runId)];
     if (query.status !== undefined) conditions.push(eq(schema.tasks.status, query.status));
@@ -285,10 +301,11 @@ export class Store {
     let builder = this.db
       .select()
       .from(schema.tasks)
-      .where(and(...conditions, query.afterId === undefined ? undefined : gt(schema.tasks.id, query.afterId)))
-      .orderBy(asc(schema.tasks.id))
+      .where(and(...conditions))
+      .orderBy(asc(schema.tasks.ord))
       .$dynamic();
     if (query.limit !== undefined) builder = builder.limit(query.limit);
+    if (query.offset !== undefined) builder = builder.offset(query.offset);
     return builder.all() as TaskRow[];
   }
 
@@ -339,30 +356,34 @@ function prepareStatements(db: Database.Database) {
       .prepare('SELECT 1 FROM triggers WHERE run_id = ? AND recovery = ? AND sequence = ? AND event = ?')
       .pluck(),
     unactedTriggers: db.prepare(
-      'SELECT event, sequence FROM triggers WHERE run_id = ? AND recovery = ? AND acted = 0 ORDER BY id',
+      'SELECT event, sequence FROM triggers WHERE run_id = ? AND recovery = ? AND acted = 0 ORDER BY created_at',
     ),
     insertTask: db.prepare(
-      `INSERT OR IGNORE INTO tasks (run_id, recovery, step, sequence, status, attempts, result, skipped, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO tasks (run_id, step, sequence, recovery, ord, status, attempts, result, skipped, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     taskExists: db
       .prepare('SELECT 1 FROM tasks WHERE run_id = ? AND step = ? AND sequence = ? AND recovery = ?')
       .pluck(),
-    updateTaskStatus: db.prepare('UPDATE tasks SET status = ?, attempts = ?, updated_at = ? WHERE id = ?'),
-    finishTask: db.prepare(
-      'UPDATE tasks SET status = ?, attempts = ?, result = ?, error = ?, updated_at = ? WHERE id = ?',
+    updateTaskStatus: db.prepare(
+      'UPDATE tasks SET status = ?, attempts = ?, updated_at = ? WHERE run_id = ? AND step = ? AND sequence = ? AND recovery = ?',
     ),
+    finishTask: db.prepare(
+      `UPDATE tasks SET status = ?, attempts = ?, result = ?, error = ?, updated_at = ?
+       WHERE run_id = ? AND step = ? AND sequence = ? AND recovery = ?`,
+    ),
+    maxOrd: db.prepare('SELECT max(ord) FROM tasks WHERE run_id = ?').pluck(),
     latestEarlierTask: db.prepare(
       `SELECT status, result, attempts, recovery FROM tasks
        WHERE run_id = ? AND step = ? AND sequence = ? AND recovery < ? ORDER BY recovery DESC LIMIT 1`,
     ),
     unfinishedTasks: db.prepare(
-      `SELECT id, run_id AS runId, recovery, step, sequence, status, attempts, result, error, skipped,
+      `SELECT run_id AS runId, recovery, step, sequence, ord, status, attempts, result, error, skipped,
               created_at AS createdAt, updated_at AS updatedAt
-       FROM tasks WHERE run_id = ? AND recovery = ? AND status NOT IN ('success', 'failure') ORDER BY id`,
+       FROM tasks WHERE run_id = ? AND recovery = ? AND status NOT IN ('success', 'failure') ORDER BY ord`,
     ),
     failedTasks: db.prepare(
-      `SELECT step, sequence FROM tasks WHERE run_id = ? AND recovery = ? AND status = 'failure' ORDER BY id`,
+      `SELECT step, sequence FROM tasks WHERE run_id = ? AND recovery = ? AND status = 'failure' ORDER BY ord`,
     ),
     earlierDelayDue: db.prepare(
       'SELECT due_at AS dueAt FROM delays WHERE run_id = ? AND assoc = ? AND sequence = ? ORDER BY recovery LIMIT 1',

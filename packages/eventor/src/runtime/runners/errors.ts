@@ -1,0 +1,29 @@
+import { FlowError } from '../../errors.js';
+
+/**
+ * A command, or the child process of a process step, ended without success: `exitCode` or `signal`
+ * says how, and the message carries the last lines of its stderr (or stdout when stderr was empty).
+ */
+export class ChildExitError extends FlowError {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdoutTail: string[];
+  readonly stderrTail: string[];
+
+  constructor(
+    message: string,
+    details: { exitCode: number | null; signal: NodeJS.Signals | null; stdoutTail: string[]; stderrTail: string[] },
+  ) {
+    super(message, { code: details.signal === null ? 'FLOW_CHILD_EXIT' : 'FLOW_CHILD_SIGNAL' });
+    this.exitCode = details.exitCode;
+    this.signal = details.signal;
+    this.stdoutTail = details.stdoutTail;
+    this.stderrTail = details.stderrTail;
+  }
+}
+
+/** "exited with code 3" or "was killed by signal SIGKILL". */
+export function describeExit(exitCode: number | null, signal: NodeJS.Signals | null): string {
+  if (signal !== null) return `was killed by signal ${signal}`;
+  return `exited with code ${exitCode ?? 'unknown'}`;
+}

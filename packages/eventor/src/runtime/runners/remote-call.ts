@@ -1,0 +1,66 @@
+import { FlowError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { runInStepContext, type StepContext } from '../context.js';
+import { loadExport } from './inline.js';
+import {
+  type DoneMessage,
+  type FromRunnerMessage,
+  type RemoteLevel,
+  type RunMessage,
+  cloneableFields,
+  toRemoteError,
+} from './remote.js';
+
+/**
+ * Calls a module step on the far side of a worker thread or child process, inside its own step
+ * context: the entry script imports this file from the same tree as the package's index, so the
+ * `currentStep()` a step module imports from '@flow/eventor' reads the context set here.
+ */
+export async function callStep(
+  message: RunMessage,
+  signal: AbortSignal,
+  send: (message: FromRunnerMessage) => void,
+): Promise<DoneMessage> {
+  const { id } = message;
+  try {
+    const func = await loadExport(message.stepName, message.url, message.exportName);
+    const context: StepContext = {
+      ...message.identity,
+      signal,
+      log: remoteLogger(id, message.levels, send),
+    };
+    const value = await runInStepContext(context, () => func(...message.args));
+    return { type: 'done', id, ok: true, value };
+  } catch (error) {
+    return { type: 'done', id, ok: false, error: toRemoteError(error) };
+  }
+}
+
+/** Sends `done`; a value that cannot be cloned becomes a failure that says so. */
+export function sendDone(done: DoneMessage, stepName: string, where: string, send: (message: DoneMessage) => void): void {
+  try {
+    send(done);
+  } catch (error) {
+    const reason = new FlowError(
+      `Step "${stepName}" returned a value that cannot be sent back from ${where} ` +
+        `(${(error as Error).message}); return plain data (objects, arrays, strings, numbers).`,
+      { code: 'FLOW_RESULT_NOT_CLONEABLE' },
+    );
+    send({ type: 'done', id: done.id, ok: false, error: toRemoteError(reason) });
+  }
+}
+
+const LEVELS: RemoteLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** `currentStep().log` over there: records cross to the engine's logger, which adds step and sequence. */
+function remoteLogger(id: number, levels: readonly RemoteLevel[], send: (message: FromRunnerMessage) => void): Logger {
+  const method = (level: RemoteLevel) => {
+    if (!levels.includes(level)) return () => {};
+    return (obj: unknown, msg?: string) => {
+      if (typeof obj === 'string') send({ type: 'log', id, level, fields: {}, msg: obj });
+      else send({ type: 'log', id, level, fields: cloneableFields(obj), msg });
+    };
+  };
+  const [debug, info, warn, error] = LEVELS.map(method) as [Logger['debug'], Logger['info'], Logger['warn'], Logger['error']];
+  return { debug, info, warn, error };
+}
