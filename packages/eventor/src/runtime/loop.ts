@@ -46,10 +46,13 @@ interface TaskState {
   skipped: boolean;
   result: string | null;
   context: TaskContext | undefined;
+  timer: NodeJS.Timeout | undefined;
 }
 
 interface Completion {
   task: TaskState;
+  /** The attempt it ends; a late end of an attempt that timed out is ignored. */
+  attempt: number;
   ok: boolean;
   value?: unknown;
   error?: unknown;
@@ -80,6 +83,9 @@ export class RunLoop {
   private readyHead = 0;
   private readyCount = 0;
   private readonly running = new Set<TaskState>();
+  /** Tasks waiting out a retry backoff; each has a timer that re-queues it. */
+  private readonly backingOff = new Set<TaskState>();
+  private retryDue: TaskState[] = [];
   private readonly runningPerStep = new Map<string, number>();
   private completions: Completion[] = [];
   private externalTriggers: FiredTrigger[] = [];
@@ -145,7 +151,7 @@ export class RunLoop {
           }
           continue;
         }
-        if (this.running.size > 0 || this.waitsOnBusyPool()) {
+        if (this.running.size > 0 || this.backingOff.size > 0 || this.waitsOnBusyPool()) {
           await this.waitForWake();
           lastYield = now();
           continue;
@@ -230,6 +236,10 @@ export class RunLoop {
       this.onFired(trigger.event, trigger.sequence);
     }
 
+    const retryDue = this.retryDue;
+    this.retryDue = [];
+    for (const task of retryDue) this.enqueueReady(task);
+
     for (const delay of this.delays.takeDue(this.passTime)) {
       this.store.markDelayFired(delay.id);
       this.actOnTargets(delay.assoc, delay.sequence);
@@ -308,6 +318,7 @@ export class RunLoop {
       skipped: false,
       result: null,
       context: undefined,
+      timer: undefined,
     };
   }
 
@@ -329,7 +340,11 @@ export class RunLoop {
     const earlier = this.store.latestEarlierTask(this.runId, task.step.name, task.sequence, this.recovery);
     if (!earlier) return false;
     const status = earlier.status === 'allocate' || earlier.status === 'fueled' ? 'ready' : earlier.status;
-    if (task.step.recovery[status] !== 'skip') return false;
+    if (task.step.recovery[status] !== 'skip') {
+      // an attempt cut short by a crash or stop counts: retries go on from there instead of starting over
+      if (status !== 'failure' && status !== 'success') task.attempts = earlier.attempts;
+      return false;
+    }
     task.skipped = true;
     task.attempts = earlier.attempts;
     if (status === 'success' || status === 'failure') {
@@ -452,26 +467,41 @@ export class RunLoop {
 
   private launch(task: TaskState): void {
     const context = new TaskContext(task, this.runId, this.recovery, this.logger);
+    const attempt = task.attempts;
     task.context = context;
     if (this.logger.enabled('info')) {
-      this.logger.info({ step: task.step.name, sequence: task.sequence }, `Running step ${task.step.name}[${task.sequence}]`);
+      this.logger.info(
+        { step: task.step.name, sequence: task.sequence, attempt },
+        `Running step ${task.step.name}[${task.sequence}]${attempt > 1 ? ` (attempt ${attempt})` : ''}`,
+      );
     }
+    const timeoutMs = task.step.config.timeoutMs;
+    if (timeoutMs !== undefined) task.timer = setTimeout(() => this.timedOut(task, attempt, timeoutMs), timeoutMs);
     let out: unknown;
     try {
       const runner = this.runnerFor(task.step) as StepRunner;
       out = runner(new Invocation(task.step, context, this.stepEnv(task)));
     } catch (error) {
-      this.completions.push({ task, ok: false, error });
+      this.completions.push({ task, attempt, ok: false, error });
       return;
     }
     if (isPromiseLike(out)) {
       out.then(
-        (value) => this.settled({ task, ok: true, value }),
-        (error) => this.settled({ task, ok: false, error }),
+        (value) => this.settled({ task, attempt, ok: true, value }),
+        (error) => this.settled({ task, attempt, ok: false, error }),
       );
     } else {
-      this.completions.push({ task, ok: true, value: out });
+      this.completions.push({ task, attempt, ok: true, value: out });
     }
+  }
+
+  /** Aborts the attempt's signal and fails it now; whatever the step does later is ignored. */
+  private timedOut(task: TaskState, attempt: number, timeoutMs: number): void {
+    const error = new StepFailedError(task.step.name, task.sequence, `timed out after ${formatMs(timeoutMs)}`, {
+      code: 'FLOW_STEP_TIMEOUT',
+    });
+    task.context?.abort(error);
+    this.settled({ task, attempt, ok: false, error });
   }
 
   private stepEnv(task: TaskState): Record<string, string> {
@@ -492,7 +522,9 @@ export class RunLoop {
 
   private complete(completion: Completion): void {
     const task = completion.task;
-    if (task.status !== 'active' || !this.running.has(task)) return; // recorded already (stopped)
+    if (completion.attempt !== task.attempts || task.status !== 'active' || !this.running.has(task)) return;
+    clearTimeout(task.timer);
+    task.timer = undefined;
     this.running.delete(task);
     this.runningPerStep.set(task.step.name, (this.runningPerStep.get(task.step.name) ?? 1) - 1);
     if (completion.ok) {
@@ -501,12 +533,44 @@ export class RunLoop {
         this.finish(task, 'success', result.json, undefined);
         return;
       }
-      this.finish(task, 'failure', null, new StepFailedError(task.step.name, task.sequence, result.reason, { code: 'FLOW_RESULT_NOT_SERIALIZABLE' }));
+      this.failAttempt(
+        task,
+        new StepFailedError(task.step.name, task.sequence, result.reason, { code: 'FLOW_RESULT_NOT_SERIALIZABLE' }),
+      );
       return;
     }
     const cause = completion.error;
+    if (cause instanceof StepFailedError && cause.step === task.step.name) {
+      this.failAttempt(task, cause);
+      return;
+    }
     const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : `threw ${String(cause)}`;
-    this.finish(task, 'failure', null, new StepFailedError(task.step.name, task.sequence, reason, { cause }));
+    this.failAttempt(task, new StepFailedError(task.step.name, task.sequence, reason, { cause }));
+  }
+
+  /** A failed attempt: retry after the backoff while attempts remain, else the task fails. */
+  private failAttempt(task: TaskState, error: StepFailedError): void {
+    const { retries, backoffMs } = task.step.config;
+    if (task.attempts > retries || this.stopReason !== undefined) {
+      this.finish(task, 'failure', null, error);
+      return;
+    }
+    const waitMs = backoffMs * 2 ** (task.attempts - 1);
+    releaseAll(task.step.releases);
+    task.status = 'ready';
+    task.dirty = false;
+    this.store.finishTask(this.keyOf(task), 'ready', task.attempts, null, JSON.stringify(serializeError(error)), this.passTime);
+    this.logger.warn(
+      { step: task.step.name, sequence: task.sequence, attempt: task.attempts, retryInMs: waitMs },
+      `${error.message} (attempt ${task.attempts} of ${retries + 1}); retrying in ${formatMs(waitMs)}`,
+    );
+    this.backingOff.add(task);
+    task.timer = setTimeout(() => {
+      task.timer = undefined;
+      if (!this.backingOff.delete(task)) return;
+      this.retryDue.push(task);
+      this.wake();
+    }, waitMs);
   }
 
   /** Records a task's end, releases its resources and fires its triggers (all in this pass). */
@@ -551,25 +615,30 @@ export class RunLoop {
   /** After stop(): running tasks are recorded failed with the reason; no triggers fire. */
   private recordStopped(): void {
     this.passTime = now();
-    for (const task of this.running) {
+    const stopping = [...this.running, ...this.backingOff, ...this.retryDue];
+    for (const task of stopping) {
+      clearTimeout(task.timer);
       const error = new StepFailedError(task.step.name, task.sequence, `stopped: ${this.stopReason}`, {
         code: 'FLOW_STEP_STOPPED',
       });
+      // a task backing off released its resources when its attempt failed
+      if (this.running.has(task)) releaseAll(task.step.releases);
       task.status = 'failure';
-      releaseAll(task.step.releases);
       if (task.persisted) {
         this.store.finishTask(this.keyOf(task), 'failure', task.attempts, null, JSON.stringify(serializeError(error)), this.passTime);
       }
       this.logger.warn({ step: task.step.name, sequence: task.sequence }, error.message);
     }
     this.running.clear();
+    this.backingOff.clear();
+    this.retryDue = [];
     this.runningPerStep.clear();
   }
 
   // ---- waiting ----------------------------------------------------------------------------------
 
   private hasImmediateWork(): boolean {
-    if (this.completions.length > 0 || this.externalTriggers.length > 0) return true;
+    if (this.completions.length > 0 || this.externalTriggers.length > 0 || this.retryDue.length > 0) return true;
     const next = this.delays.peek();
     return next !== undefined && next.dueAt <= now();
   }
@@ -605,7 +674,11 @@ export class RunLoop {
     const ok = this.unhandled.length === 0 && this.stopReason === undefined;
     if (!ok) return { ok, status: 'failure' };
     const pending =
-      this.readyCount > 0 || this.running.size > 0 || this.delays.size > 0 || this.externalTriggers.length > 0;
+      this.readyCount > 0 ||
+      this.running.size > 0 ||
+      this.backingOff.size > 0 ||
+      this.delays.size > 0 ||
+      this.externalTriggers.length > 0;
     return { ok, status: pending ? 'incomplete' : 'success' };
   }
 }
@@ -658,6 +731,10 @@ class TaskContext implements StepContext {
     this.controller ??= new AbortController();
     this.controller.abort(reason);
   }
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 && ms % 100 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
