@@ -16,7 +16,8 @@ export function entryPath(name: EntryName): string {
   const known = found.get(name);
   if (known !== undefined) return known;
   const candidates = [new URL(`./${name}.js`, import.meta.url)];
-  if (import.meta.url.endsWith('.ts')) candidates.push(new URL(`../../../dist/runtime/runners/${name}.js`, import.meta.url));
+  if (import.meta.url.endsWith('.ts'))
+    candidates.push(new URL(`../../../dist/runtime/runners/${name}.js`, import.meta.url));
   for (const candidate of candidates) {
     const path = fileURLToPath(candidate);
     if (existsSync(path)) {

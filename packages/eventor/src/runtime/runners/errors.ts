@@ -12,7 +12,12 @@ export class ChildExitError extends FlowError {
 
   constructor(
     message: string,
-    details: { exitCode: number | null; signal: NodeJS.Signals | null; stdoutTail: string[]; stderrTail: string[] },
+    details: {
+      exitCode: number | null;
+      signal: NodeJS.Signals | null;
+      stdoutTail: string[];
+      stderrTail: string[];
+    },
   ) {
     super(message, { code: details.signal === null ? 'FLOW_CHILD_EXIT' : 'FLOW_CHILD_SIGNAL' });
     this.exitCode = details.exitCode;

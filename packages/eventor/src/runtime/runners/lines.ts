@@ -70,7 +70,12 @@ export type StreamName = 'stdout' | 'stderr';
  * fields `{ stream }` on top of the step's `{ step, sequence }`) and into `tail`.
  * Resolves when the stream has ended or was destroyed.
  */
-export function logLines(stream: Readable, name: StreamName, logger: ScopedLogger, tail: LineTail): Promise<void> {
+export function logLines(
+  stream: Readable,
+  name: StreamName,
+  logger: ScopedLogger,
+  tail: LineTail,
+): Promise<void> {
   const level = name === 'stdout' ? 'info' : 'warn';
   const enabled = logger.enabled(level);
   const fields = { stream: name };

@@ -22,9 +22,14 @@ export class PooledWorker {
     this.worker.on('exit', (code) => {
       this.dead = true;
       onExit(this);
-      this.crash(new FlowError(`The worker thread running the step exited with code ${code} before the step returned.`, {
-        code: 'FLOW_WORKER_EXIT',
-      }));
+      this.crash(
+        new FlowError(
+          `The worker thread running the step exited with code ${code} before the step returned.`,
+          {
+            code: 'FLOW_WORKER_EXIT',
+          },
+        ),
+      );
     });
   }
 
@@ -61,7 +66,8 @@ export class WorkerPool {
   raiseLimit(size: number): void {
     if (size <= this.limit) return;
     this.limit = size;
-    while (this.waiters.length > 0 && this.workers.size < this.limit) this.handTo(this.waiters.shift() as Waiter, this.spawn());
+    while (this.waiters.length > 0 && this.workers.size < this.limit)
+      this.handTo(this.waiters.shift() as Waiter, this.spawn());
   }
 
   acquire(signal: AbortSignal): Promise<PooledWorker> {
@@ -138,7 +144,11 @@ export class WorkerPool {
 
   /** Workers now, busy ones, and steps waiting for one (for tests and diagnostics). */
   stats(): { workers: number; busy: number; waiting: number } {
-    return { workers: this.workers.size, busy: this.workers.size - this.idle.length, waiting: this.waiters.length };
+    return {
+      workers: this.workers.size,
+      busy: this.workers.size - this.idle.length,
+      waiting: this.waiters.length,
+    };
   }
 
   private spawn(): PooledWorker {

@@ -3,11 +3,11 @@ import type { Logger } from '../../logger.js';
 import { runInStepContext, type StepContext } from '../context.js';
 import { loadExport } from './inline.js';
 import {
+  cloneableFields,
   type DoneMessage,
   type FromRunnerMessage,
   type RemoteLevel,
   type RunMessage,
-  cloneableFields,
   toRemoteError,
 } from './remote.js';
 
@@ -37,7 +37,12 @@ export async function callStep(
 }
 
 /** Sends `done`; a value that cannot be cloned becomes a failure that says so. */
-export function sendDone(done: DoneMessage, stepName: string, where: string, send: (message: DoneMessage) => void): void {
+export function sendDone(
+  done: DoneMessage,
+  stepName: string,
+  where: string,
+  send: (message: DoneMessage) => void,
+): void {
   try {
     send(done);
   } catch (error) {
@@ -53,7 +58,11 @@ export function sendDone(done: DoneMessage, stepName: string, where: string, sen
 const LEVELS: RemoteLevel[] = ['debug', 'info', 'warn', 'error'];
 
 /** `currentStep().log` over there: records cross to the engine's logger, which adds step and sequence. */
-function remoteLogger(id: number, levels: readonly RemoteLevel[], send: (message: FromRunnerMessage) => void): Logger {
+function remoteLogger(
+  id: number,
+  levels: readonly RemoteLevel[],
+  send: (message: FromRunnerMessage) => void,
+): Logger {
   const method = (level: RemoteLevel) => {
     if (!levels.includes(level)) return () => {};
     return (obj: unknown, msg?: string) => {
@@ -61,6 +70,11 @@ function remoteLogger(id: number, levels: readonly RemoteLevel[], send: (message
       else send({ type: 'log', id, level, fields: cloneableFields(obj), msg });
     };
   };
-  const [debug, info, warn, error] = LEVELS.map(method) as [Logger['debug'], Logger['info'], Logger['warn'], Logger['error']];
+  const [debug, info, warn, error] = LEVELS.map(method) as [
+    Logger['debug'],
+    Logger['info'],
+    Logger['warn'],
+    Logger['error'],
+  ];
   return { debug, info, warn, error };
 }

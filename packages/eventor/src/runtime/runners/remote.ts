@@ -80,7 +80,12 @@ export function fromRemoteError(remote: RemoteError): Error {
   const options = remote.cause === undefined ? undefined : { cause: fromRemoteError(remote.cause) };
   const error = new Error(remote.message, options);
   // an own property, so a rebuilt error prints and serializes under the name the step gave it
-  Object.defineProperty(error, 'name', { value: remote.name, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(error, 'name', {
+    value: remote.name,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
   if (remote.stack !== undefined) error.stack = remote.stack;
   if (remote.code !== undefined) (error as Error & { code?: string }).code = remote.code;
   return error;

@@ -3,10 +3,13 @@
  * with the step's env vars set in `process.env` for the duration of the call.
  */
 import { parentPort } from 'node:worker_threads';
+import { fromRemoteError, type RunMessage, type ToRunnerMessage } from './remote.js';
 import { callStep, sendDone } from './remote-call.js';
-import { type RunMessage, type ToRunnerMessage, fromRemoteError } from './remote.js';
 
-if (!parentPort) throw new Error('worker-entry.js is started by @flow/eventor in a worker thread; it does nothing on its own.');
+if (!parentPort)
+  throw new Error(
+    'worker-entry.js is started by @flow/eventor in a worker thread; it does nothing on its own.',
+  );
 const port = parentPort;
 
 let current: { id: number; controller: AbortController } | undefined;

@@ -61,7 +61,7 @@ export async function runInWorker(invocation: StepInvocation): Promise<unknown> 
     signal.addEventListener('abort', onAbort, { once: true });
 
     try {
-      pooled.worker.postMessage(runMessage(invocation, id, invocation.env));
+      pooled.worker.postMessage(runMessage(invocation, id, { ...step.env, ...invocation.env }));
     } catch (cause) {
       settle(true, () =>
         reject(
