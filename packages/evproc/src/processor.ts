@@ -45,7 +45,10 @@ class PredicateFailure {
   constructor(readonly error: unknown) {}
 }
 
-type Selection = (boolean | PredicateFailure)[];
+// Marks a handler skipped because a handler it requires failed its predicate (directly or in turn).
+const SKIPPED = Symbol('skipped');
+
+type Selection = (boolean | PredicateFailure | typeof SKIPPED)[];
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -229,27 +232,26 @@ export class Processor<Events extends EventMap<Events> = Record<string, Event>> 
       }
       selection[i] = chosen;
     }
-    const problems: string[] = [];
-    const details: { handler: string; requires: string; reason: 'unselected' }[] = [];
+    let details: { handler: string; requires: string; reason: 'unselected' }[] | undefined;
+    // Plan order is a topological order, so a requirement is settled before its dependents.
     for (let i = 0; i < entries.length; i++) {
       if (selection[i] !== true) continue;
       for (const r of entries[i]!.requires) {
         const state = selection[r];
         if (state === true) continue;
         // The required handler's predicate threw: skip this one too; that error is reported in its place.
-        if (state instanceof PredicateFailure) {
-          selection[i] = false;
+        if (state instanceof PredicateFailure || state === SKIPPED) {
+          selection[i] = SKIPPED;
           break;
         }
-        const entry = entries[i]!;
-        const required = entries[r]!;
-        problems.push(
-          `"${entry.name}" requires "${required.name}", whose want(...) predicates turned this event down`,
-        );
-        details.push({ handler: entry.name, requires: required.name, reason: 'unselected' });
+        if (details === undefined) details = [];
+        details.push({ handler: entries[i]!.name, requires: entries[r]!.name, reason: 'unselected' });
       }
     }
-    if (details.length > 0) {
+    if (details !== undefined) {
+      const problems = details.map(
+        (d) => `"${d.handler}" requires "${d.requires}", whose want(...) predicates turned this event down`,
+      );
       throw new RequirementsError(
         `Cannot run the handlers of event "${plan.event}": ${problems.join('; ')}. ` +
           `Give the dependent handler the same predicates (so both run or neither does), ` +

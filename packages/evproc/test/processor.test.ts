@@ -579,6 +579,36 @@ describe('onError', () => {
     expect(() => strict.processSync(new NamedEvent('x'))).toThrow('bad predicate');
   });
 
+  it('skips the handlers that require, directly or in turn, one whose predicate threw', () => {
+    const proc = new Processor({ onError: 'collect' });
+    const ran: string[] = [];
+    proc.register(
+      want('x', () => {
+        throw new Error('bad predicate');
+      })(function base() {
+        ran.push('base');
+      }),
+    );
+    proc.register(
+      requires('base')(function mid() {
+        ran.push('mid');
+      }),
+    );
+    proc.register(
+      requires('mid')(function top() {
+        ran.push('top');
+      }),
+    );
+    proc.register(function free() {
+      ran.push('free');
+    });
+    const err = catchError(() => proc.processSync(new NamedEvent('x'))) as AggregateError;
+    expect(err).toBeInstanceOf(AggregateError);
+    expect(err.errors).toHaveLength(1);
+    expect(((err.errors[0] as Error).cause as Error).message).toBe('bad predicate');
+    expect(ran).toEqual(['free']);
+  });
+
   it('rejects an unknown policy with a TypeError', () => {
     expect(() => new Processor({ onError: 'ignore' as never })).toThrow(
       /'stop', 'continue' or 'collect', got "ignore"/,
