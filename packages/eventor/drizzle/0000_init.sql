@@ -48,6 +48,7 @@ CREATE TABLE `triggers` (
 	`recovery` integer NOT NULL,
 	`sequence` text NOT NULL,
 	`event` text NOT NULL,
+	`ord` integer NOT NULL,
 	`acted` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
 	PRIMARY KEY(`run_id`, `recovery`, `sequence`, `event`)

@@ -7,12 +7,13 @@ CREATE TABLE `__new_triggers` (
 	`recovery` integer NOT NULL,
 	`sequence` text NOT NULL,
 	`event` text NOT NULL,
+	`ord` integer NOT NULL,
 	`acted` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
 	PRIMARY KEY(`run_id`, `recovery`, `sequence`, `event`)
 ) WITHOUT ROWID;
 --> statement-breakpoint
-INSERT INTO `__new_triggers` SELECT `run_id`, `recovery`, `sequence`, `event`, `acted`, `created_at` FROM `triggers`;
+INSERT INTO `__new_triggers` SELECT `run_id`, `recovery`, `sequence`, `event`, `ord`, `acted`, `created_at` FROM `triggers`;
 --> statement-breakpoint
 DROP TABLE `triggers`;
 --> statement-breakpoint

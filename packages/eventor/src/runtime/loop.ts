@@ -9,7 +9,7 @@ import type { Store, TaskKey } from '../store/store.js';
 import { now, sleepUntil } from './clock.js';
 import type { StepContext } from './context.js';
 import { DelayQueue } from './delay-queue.js';
-import { releaseAll, tryAcquireAll } from './resources.js';
+import { ResourceLedger } from './resources.js';
 import { type StepInvocation, type StepRunner, selectRunner } from './runners/index.js';
 
 export interface LoopSettings {
@@ -83,6 +83,7 @@ export class RunLoop {
   private readyHead = 0;
   private readyCount = 0;
   private readonly running = new Set<TaskState>();
+  private readonly resources = new ResourceLedger();
   /** Tasks waiting out a retry backoff; each has a timer that re-queues it. */
   private readonly backingOff = new Set<TaskState>();
   private retryDue: TaskState[] = [];
@@ -101,7 +102,6 @@ export class RunLoop {
   private passTime = 0;
   private readonly runners = new Map<string, StepRunner | undefined>();
   private active = false;
-  private nextOrd = 0;
 
   constructor(env: LoopEnvironment) {
     this.flow = env.flow;
@@ -188,7 +188,6 @@ export class RunLoop {
   /** Rebuilds in-memory work from the store: unacted triggers, unfinished tasks, pending delays. */
   private load(): void {
     const { store, runId, recovery } = this;
-    this.nextOrd = store.nextTaskOrd(runId);
     for (const trigger of store.unactedTriggers(runId, recovery)) this.externalTriggers.push(trigger);
     for (const row of store.unfinishedTasks(runId, recovery)) {
       const step = this.flow.steps.get(row.step);
@@ -309,7 +308,7 @@ export class RunLoop {
   private newTaskState(step: StepDef, sequence: string): TaskState {
     return {
       persisted: false,
-      ord: this.nextOrd++,
+      ord: 0,
       step,
       sequence,
       status: 'ready',
@@ -327,6 +326,7 @@ export class RunLoop {
     if (this.stagedTasks.has(key)) return;
     if (this.store.taskExists(this.runId, this.recovery, step.name, sequence)) return;
     const task = this.newTaskState(step, sequence);
+    task.ord = this.store.nextTaskOrd(this.runId);
     this.stagedTasks.set(key, task);
     this.dirtyTasks.push(task);
 
@@ -347,21 +347,16 @@ export class RunLoop {
     }
     task.skipped = true;
     task.attempts = earlier.attempts;
-    if (status === 'success' || status === 'failure') {
-      task.status = status;
-      task.result = earlier.result;
-    } else {
-      task.status = 'success';
-    }
+    task.status = 'success';
+    if (earlier.status === 'success') task.result = earlier.result;
     if (this.logger.enabled('info')) {
       this.logger.info(
         { step: task.step.name, sequence: task.sequence, previous: earlier.status },
         `Skipping step ${task.step.name}[${task.sequence}]: its earlier attempt ended ${earlier.status}`,
       );
     }
-    if (task.step.releasesGiven) releaseAll(task.step.releases);
-    if (task.status === 'success') this.fireAll(task.step.triggers.success, task.sequence);
-    else this.fireAll(task.step.triggers.failure, task.sequence);
+    if (task.step.releasesGiven) this.resources.releaseAll(task.step.releases);
+    this.fireAll(task.step.triggers.success, task.sequence);
     return true;
   }
 
@@ -389,7 +384,7 @@ export class RunLoop {
       }
       if (step.acquires.length > 0) {
         const blocked = blockedPools !== undefined && step.acquires.some(([pool]) => blockedPools?.has(pool));
-        if (blocked || !tryAcquireAll(step.acquires)) {
+        if (blocked || !this.resources.tryAcquireAll(step.acquires)) {
           blockedPools ??= new Set();
           for (const [pool] of step.acquires) blockedPools.add(pool);
           if (task.status !== 'allocate') this.setStatus(task, 'allocate');
@@ -556,7 +551,7 @@ export class RunLoop {
       return;
     }
     const waitMs = backoffMs * 2 ** (task.attempts - 1);
-    releaseAll(task.step.releases);
+    this.resources.releaseAll(task.step.releases);
     task.status = 'ready';
     task.dirty = false;
     this.store.finishTask(this.keyOf(task), 'ready', task.attempts, null, JSON.stringify(serializeError(error)), this.passTime);
@@ -578,7 +573,7 @@ export class RunLoop {
     const step = task.step;
     task.status = status;
     task.result = result;
-    releaseAll(step.releases);
+    this.resources.releaseAll(step.releases);
     if (!task.persisted) {
       task.dirty = true; // inserted by flush with this final status
     } else {
@@ -622,7 +617,7 @@ export class RunLoop {
         code: 'FLOW_STEP_STOPPED',
       });
       // a task backing off released its resources when its attempt failed
-      if (this.running.has(task)) releaseAll(task.step.releases);
+      if (this.running.has(task)) this.resources.releaseAll(task.step.releases);
       task.status = 'failure';
       if (task.persisted) {
         this.store.finishTask(this.keyOf(task), 'failure', task.attempts, null, JSON.stringify(serializeError(error)), this.passTime);
@@ -643,10 +638,10 @@ export class RunLoop {
     return next !== undefined && next.dueAt <= now();
   }
 
-  /** Tasks wait on a pool that something outside this run (another eventor) holds. */
+  /** Tasks wait on a pool that something outside this run (another eventor) holds and will give back. */
   private waitsOnBusyPool(): boolean {
     if (this.readyCount === 0 || this.stoppedByException) return false;
-    return this.readyTasks().some((task) => task.step.acquires.some(([pool]) => pool.used > 0));
+    return this.readyTasks().some((task) => task.step.acquires.some(([pool]) => this.resources.heldElsewhere(pool)));
   }
 
   private waitForWake(): Promise<void> {

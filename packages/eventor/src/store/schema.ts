@@ -34,6 +34,8 @@ export const triggers = sqliteTable(
     recovery: integer('recovery').notNull(),
     sequence: text('sequence').notNull(),
     event: text('event').notNull(),
+    /** Firing order within the run: triggers are acted on in the order they fired. */
+    ord: integer('ord').notNull(),
     acted: integer('acted').notNull().default(0),
     createdAt: integer('created_at').notNull(),
   },

@@ -77,6 +77,8 @@ export class Store {
   private closed = false;
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private readonly inTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
+  private readonly triggerOrds = new Map<string, number>();
+  private readonly taskOrds = new Map<string, number>();
 
   private constructor(path: string, sqlite: Database.Database) {
     this.path = path;
@@ -214,7 +216,10 @@ export class Store {
 
   /** Records that `event` fired; false when it had already fired in that sequence and recovery. */
   insertTrigger(runId: string, recovery: number, event: string, sequence: string, acted: boolean, now: number) {
-    return this.stmt.insertTrigger.run(runId, recovery, event, sequence, acted ? 1 : 0, now).changes > 0;
+    const ord = this.nextOrd(this.triggerOrds, runId, this.stmt.maxTriggerOrd);
+    const inserted = this.stmt.insertTrigger.run(runId, recovery, sequence, event, ord, acted ? 1 : 0, now).changes > 0;
+    if (inserted) this.triggerOrds.set(runId, ord);
+    return inserted;
   }
 
   markTriggerActed(runId: string, recovery: number, event: string, sequence: string): void {
@@ -272,9 +277,24 @@ export class Store {
     this.stmt.finishTask.run(status, attempts, result, error, now, key.runId, key.step, key.sequence, key.recovery);
   }
 
-  /** The next `ord` for a run's tasks (creation order across recoveries). */
+  /** The next `ord` for a run's tasks (creation order across recoveries); taken when it is used. */
   nextTaskOrd(runId: string): number {
-    return ((this.stmt.maxOrd.get(runId) as number | null) ?? 0) + 1;
+    const ord = this.nextOrd(this.taskOrds, runId, this.stmt.maxTaskOrd);
+    this.taskOrds.set(runId, ord);
+    return ord;
+  }
+
+  /**
+   * Creation counters live in memory: only the process holding a run's lease writes its triggers and
+   * tasks, so the counter read once from the store stays right.
+   */
+  private nextOrd(counters: Map<string, number>, runId: string, max: Database.Statement): number {
+    let last = counters.get(runId);
+    if (last === undefined) {
+      last = (max.get(runId) as number | null) ?? 0;
+      counters.set(runId, last);
+    }
+    return last + 1;
   }
 
   /** The latest attempt of (step, sequence) in a recovery before `recovery`. */
@@ -347,7 +367,7 @@ export class Store {
 function prepareStatements(db: Database.Database) {
   return {
     insertTrigger: db.prepare(
-      'INSERT OR IGNORE INTO triggers (run_id, recovery, event, sequence, acted, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO triggers (run_id, recovery, sequence, event, ord, acted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     markTriggerActed: db.prepare(
       'UPDATE triggers SET acted = 1 WHERE run_id = ? AND recovery = ? AND sequence = ? AND event = ?',
@@ -356,7 +376,7 @@ function prepareStatements(db: Database.Database) {
       .prepare('SELECT 1 FROM triggers WHERE run_id = ? AND recovery = ? AND sequence = ? AND event = ?')
       .pluck(),
     unactedTriggers: db.prepare(
-      'SELECT event, sequence FROM triggers WHERE run_id = ? AND recovery = ? AND acted = 0 ORDER BY created_at',
+      'SELECT event, sequence FROM triggers WHERE run_id = ? AND recovery = ? AND acted = 0 ORDER BY ord',
     ),
     insertTask: db.prepare(
       `INSERT OR IGNORE INTO tasks (run_id, step, sequence, recovery, ord, status, attempts, result, skipped, created_at, updated_at)
@@ -372,7 +392,8 @@ function prepareStatements(db: Database.Database) {
       `UPDATE tasks SET status = ?, attempts = ?, result = ?, error = ?, updated_at = ?
        WHERE run_id = ? AND step = ? AND sequence = ? AND recovery = ?`,
     ),
-    maxOrd: db.prepare('SELECT max(ord) FROM tasks WHERE run_id = ?').pluck(),
+    maxTaskOrd: db.prepare('SELECT max(ord) FROM tasks WHERE run_id = ?').pluck(),
+    maxTriggerOrd: db.prepare('SELECT max(ord) FROM triggers WHERE run_id = ?').pluck(),
     latestEarlierTask: db.prepare(
       `SELECT status, result, attempts, recovery FROM tasks
        WHERE run_id = ? AND step = ? AND sequence = ? AND recovery < ? ORDER BY recovery DESC LIMIT 1`,
