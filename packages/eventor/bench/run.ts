@@ -31,8 +31,12 @@ const rows: Array<{ result: ScenarioResult; target?: number }> = [
 ];
 
 const pad = (text: string, width: number) => text.padEnd(width);
-console.log(`\n@flow/eventor bench (median of ${ROUNDS}; node ${process.version}; ${new Date().toISOString()})\n`);
-console.log(`${pad('scenario', 44)}${pad('ops/s', 12)}${pad('x baseline', 12)}${pad('target', 10)}${pad('peak RSS', 10)}`);
+console.log(
+  `\n@flow/eventor bench (median of ${ROUNDS}; node ${process.version}; ${new Date().toISOString()})\n`,
+);
+console.log(
+  `${pad('scenario', 44)}${pad('ops/s', 12)}${pad('x baseline', 12)}${pad('target', 10)}${pad('peak RSS', 10)}`,
+);
 for (const { result, target } of rows) {
   const ratio = result.perSecond / baseline.perSecond;
   const verdict = target === undefined ? '' : `>= ${target}x ${ratio >= target ? 'ok' : 'MISSED'}`;

@@ -1,13 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { basename, extname, resolve } from 'node:path';
-import { formatValue, parseDuration, type Duration } from './duration.js';
-import { FlowConfigError, FlowDefinitionError, StoreError, type SerializedError } from './errors.js';
-import { LOG_LEVELS, type LogLevel, type Logger, ScopedLogger } from './logger.js';
-import { EventRef, StepRef, ownerOf } from './model/event.js';
+import { type Duration, formatValue, parseDuration } from './duration.js';
+import { FlowConfigError, FlowDefinitionError, type SerializedError, StoreError } from './errors.js';
+import { LOG_LEVELS, type Logger, type LogLevel, ScopedLogger } from './logger.js';
+import { EventRef, ownerOf, StepRef } from './model/event.js';
 import { type ExprItem, normalizeExpr } from './model/expression.js';
 import { type AssocTarget, FlowDefinition } from './model/flow.js';
 import { RUN_MODES, type RunMode, type TaskStatus } from './model/status.js';
-import { TASK_CONSTRUCTS, type StepOptions, type TaskConstruct, buildStepDef, integerOption } from './model/step.js';
+import {
+  buildStepDef,
+  integerOption,
+  type StepOptions,
+  TASK_CONSTRUCTS,
+  type TaskConstruct,
+} from './model/step.js';
 import { now } from './runtime/clock.js';
 import { RunLoop } from './runtime/loop.js';
 import { type RunRow, Store, type TaskRow } from './store/store.js';
@@ -86,7 +92,16 @@ export interface AddAssocOptions {
   delay?: Duration;
 }
 
-const OPTION_KEYS = new Set(['name', 'store', 'runMode', 'runId', 'logger', 'logLevel', 'handleSignals', 'config']);
+const OPTION_KEYS = new Set([
+  'name',
+  'store',
+  'runMode',
+  'runId',
+  'logger',
+  'logLevel',
+  'handleSignals',
+  'config',
+]);
 const CONFIG_KEYS = new Set(['maxConcurrent', 'stopOnException', 'taskConstruct', 'envPrefix']);
 
 /**
@@ -104,7 +119,12 @@ export class Eventor {
   private readonly store: Store;
   private readonly flow = new FlowDefinition();
   private readonly logger: ScopedLogger;
-  private readonly settings: { maxConcurrent: number; stopOnException: boolean; taskConstruct: TaskConstruct; envPrefix: string };
+  private readonly settings: {
+    maxConcurrent: number;
+    stopOnException: boolean;
+    taskConstruct: TaskConstruct;
+    envPrefix: string;
+  };
   private readonly requestedRunId: string | undefined;
   private readonly leaseToken = randomBytes(12).toString('hex');
   private run_: { id: string; recovery: number } | undefined;
@@ -121,31 +141,43 @@ export class Eventor {
     }
     for (const key of Object.keys(options)) {
       if (!OPTION_KEYS.has(key)) {
-        throw new FlowConfigError(`Unknown Eventor option "${key}". Known options: ${[...OPTION_KEYS].join(', ')}.`);
+        throw new FlowConfigError(
+          `Unknown Eventor option "${key}". Known options: ${[...OPTION_KEYS].join(', ')}.`,
+        );
       }
     }
     this.name = options.name ?? defaultName();
     if (typeof this.name !== 'string' || this.name.length === 0) {
-      throw new FlowConfigError(`Option "name" must be a non-empty string; got ${formatValue(options.name)}.`);
+      throw new FlowConfigError(
+        `Option "name" must be a non-empty string; got ${formatValue(options.name)}.`,
+      );
     }
     this.runMode = options.runMode ?? 'restart';
     if (!RUN_MODES.includes(this.runMode)) {
-      throw new FlowConfigError(`Option "runMode" must be one of ${RUN_MODES.join(', ')}; got ${formatValue(options.runMode)}.`);
+      throw new FlowConfigError(
+        `Option "runMode" must be one of ${RUN_MODES.join(', ')}; got ${formatValue(options.runMode)}.`,
+      );
     }
     if (options.runId !== undefined && (typeof options.runId !== 'string' || options.runId.length === 0)) {
-      throw new FlowConfigError(`Option "runId" must be a non-empty string; got ${formatValue(options.runId)}.`);
+      throw new FlowConfigError(
+        `Option "runId" must be a non-empty string; got ${formatValue(options.runId)}.`,
+      );
     }
     this.requestedRunId = options.runId;
     const logLevel = options.logLevel ?? 'warn';
     if (!LOG_LEVELS.includes(logLevel)) {
-      throw new FlowConfigError(`Option "logLevel" must be one of ${LOG_LEVELS.join(', ')}; got ${formatValue(logLevel)}.`);
+      throw new FlowConfigError(
+        `Option "logLevel" must be one of ${LOG_LEVELS.join(', ')}; got ${formatValue(logLevel)}.`,
+      );
     }
     this.logger = ScopedLogger.create(options.logger, logLevel).child({ flow: this.name });
     this.settings = resolveConfig(options.config ?? {});
     this.handleSignals = options.handleSignals ?? false;
     const storePath = options.store ?? resolve(process.cwd(), `${this.name}.run.db`);
     if (typeof storePath !== 'string' || storePath.length === 0) {
-      throw new FlowConfigError(`Option "store" must be a file path or ':memory:'; got ${formatValue(options.store)}.`);
+      throw new FlowConfigError(
+        `Option "store" must be a file path or ':memory:'; got ${formatValue(options.store)}.`,
+      );
     }
     if (storePath === ':memory:' && this.runMode !== 'restart') {
       throw new FlowConfigError(
@@ -170,7 +202,10 @@ export class Eventor {
   addEvent(name: string, options: AddEventOptions = {}): EventRef {
     this.checkOpen();
     checkName('Event', name);
-    const expr = options.expr === undefined ? undefined : normalizeExpr(options.expr, `Event "${name}"`, this.resolveEvent);
+    const expr =
+      options.expr === undefined
+        ? undefined
+        : normalizeExpr(options.expr, `Event "${name}"`, this.resolveEvent);
     const { def } = this.flow.addEvent(name, expr);
     return this.eventRefs.get(def.name) ?? this.rememberEvent(new EventRef(def.name, def.expr, this));
   }
@@ -192,13 +227,19 @@ export class Eventor {
   }
 
   /** Links an event to steps and events it starts or fires, optionally after a delay. */
-  addAssoc(event: EventRef, targets: EventRef | StepRef | ReadonlyArray<EventRef | StepRef>, options: AddAssocOptions = {}) {
+  addAssoc(
+    event: EventRef,
+    targets: EventRef | StepRef | ReadonlyArray<EventRef | StepRef>,
+    options: AddAssocOptions = {},
+  ) {
     this.checkOpen();
     const source = this.resolveEvent(event, 'addAssoc');
     const list = Array.isArray(targets) ? targets : [targets];
-    if (list.length === 0) throw new FlowDefinitionError(`addAssoc of event "${source}": give at least one step or event.`);
+    if (list.length === 0)
+      throw new FlowDefinitionError(`addAssoc of event "${source}": give at least one step or event.`);
     const resolved: AssocTarget[] = list.map((target) => this.resolveTarget(target, source));
-    const delayMs = options.delay === undefined ? 0 : parseDuration(options.delay, `addAssoc(${source}) delay`);
+    const delayMs =
+      options.delay === undefined ? 0 : parseDuration(options.delay, `addAssoc(${source}) delay`);
     this.flow.addAssoc(source, resolved, delayMs);
   }
 
@@ -216,12 +257,20 @@ export class Eventor {
   /** Runs until nothing is left to do (or `maxLoops` passes); resolves with the outcome. */
   async run(options: RunOptions = {}): Promise<RunResult> {
     this.checkOpen();
-    if (this.loop?.isActive) throw new FlowConfigError(`Eventor "${this.name}" is already running; await the first run() before calling it again.`);
+    if (this.loop?.isActive)
+      throw new FlowConfigError(
+        `Eventor "${this.name}" is already running; await the first run() before calling it again.`,
+      );
     const maxLoops = options.maxLoops ?? -1;
-    if (!Number.isInteger(maxLoops)) throw new FlowConfigError(`Option "maxLoops" must be an integer; got ${formatValue(maxLoops)}.`);
+    if (!Number.isInteger(maxLoops))
+      throw new FlowConfigError(`Option "maxLoops" must be an integer; got ${formatValue(maxLoops)}.`);
     const run = this.ensureRun();
     const shape = this.flow.shapeAsJson();
-    this.store.updateRun(run.id, shape === this.shapeWritten ? { status: 'running' } : { status: 'running', shape }, now());
+    this.store.updateRun(
+      run.id,
+      shape === this.shapeWritten ? { status: 'running' } : { status: 'running', shape },
+      now(),
+    );
     this.shapeWritten = shape;
     const loop = new RunLoop({
       flow: this.flow,
@@ -237,7 +286,10 @@ export class Eventor {
       const outcome = await loop.run(maxLoops);
       if (this.store.isOpen) this.store.updateRun(run.id, { status: outcome.status, endedAt: now() }, now());
       const log = outcome.ok ? this.logger.info.bind(this.logger) : this.logger.error.bind(this.logger);
-      log({ runId: run.id, recovery: run.recovery, status: outcome.status }, `Processing finished with: ${outcome.status}`);
+      log(
+        { runId: run.id, recovery: run.recovery, status: outcome.status },
+        `Processing finished with: ${outcome.status}`,
+      );
       return { ...outcome, runId: run.id, recovery: run.recovery };
     } finally {
       removeSignalHandlers();
@@ -288,10 +340,14 @@ export class Eventor {
 
   private readonly resolveEvent = (value: unknown, where: string): string => {
     if (!(value instanceof EventRef)) {
-      throw new FlowDefinitionError(`${where}: expected an event from addEvent(); got ${formatValue(value)}.`);
+      throw new FlowDefinitionError(
+        `${where}: expected an event from addEvent(); got ${formatValue(value)}.`,
+      );
     }
     if (ownerOf(value) !== this) {
-      throw new FlowDefinitionError(`${where}: event "${value.name}" belongs to another Eventor; define it on this one.`);
+      throw new FlowDefinitionError(
+        `${where}: event "${value.name}" belongs to another Eventor; define it on this one.`,
+      );
     }
     return value.name;
   };
@@ -299,18 +355,22 @@ export class Eventor {
   private resolveTarget(target: unknown, source: string): AssocTarget {
     if (target instanceof StepRef) {
       if (ownerOf(target) !== this) {
-        throw new FlowDefinitionError(`addAssoc of event "${source}": step "${target.name}" belongs to another Eventor.`);
+        throw new FlowDefinitionError(
+          `addAssoc of event "${source}": step "${target.name}" belongs to another Eventor.`,
+        );
       }
       return { kind: 'step', name: target.name };
     }
-    if (target instanceof EventRef) return { kind: 'event', name: this.resolveEvent(target, `addAssoc of event "${source}"`) };
+    if (target instanceof EventRef)
+      return { kind: 'event', name: this.resolveEvent(target, `addAssoc of event "${source}"`) };
     throw new FlowDefinitionError(
       `addAssoc of event "${source}": targets must be steps from addStep() or events from addEvent(); got ${formatValue(target)}.`,
     );
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new FlowConfigError(`Eventor "${this.name}" is closed; create a new one to go on.`);
+    if (this.closed)
+      throw new FlowConfigError(`Eventor "${this.name}" is closed; create a new one to go on.`);
   }
 
   /** Creates (restart) or looks up (recover, continue) the run, and holds its lease. */
@@ -378,10 +438,17 @@ function resolveConfig(config: EventorConfig) {
       throw new FlowConfigError(`Unknown config option "${key}". Known: ${[...CONFIG_KEYS].join(', ')}.`);
     }
   }
-  const maxConcurrent = integerOption('Eventor', 'maxConcurrent', config.maxConcurrent ?? -1, Number.NEGATIVE_INFINITY);
+  const maxConcurrent = integerOption(
+    'Eventor',
+    'maxConcurrent',
+    config.maxConcurrent ?? -1,
+    Number.NEGATIVE_INFINITY,
+  );
   const stopOnException = config.stopOnException ?? true;
   if (typeof stopOnException !== 'boolean') {
-    throw new FlowConfigError(`Eventor: config.stopOnException must be a boolean; got ${formatValue(stopOnException)}.`);
+    throw new FlowConfigError(
+      `Eventor: config.stopOnException must be a boolean; got ${formatValue(stopOnException)}.`,
+    );
   }
   const taskConstruct = config.taskConstruct ?? 'inline';
   if (!TASK_CONSTRUCTS.includes(taskConstruct)) {
@@ -391,7 +458,9 @@ function resolveConfig(config: EventorConfig) {
   }
   const envPrefix = config.envPrefix ?? 'EVENTOR_';
   if (typeof envPrefix !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(envPrefix)) {
-    throw new FlowConfigError(`Eventor: config.envPrefix must be a valid env var prefix such as 'EVENTOR_'; got ${formatValue(envPrefix)}.`);
+    throw new FlowConfigError(
+      `Eventor: config.envPrefix must be a valid env var prefix such as 'EVENTOR_'; got ${formatValue(envPrefix)}.`,
+    );
   }
   return { maxConcurrent, stopOnException, taskConstruct, envPrefix };
 }
@@ -405,7 +474,9 @@ function checkName(kind: 'Event' | 'Step', name: unknown): void {
 function normalizeSequence(sequence: unknown): string {
   if (typeof sequence === 'number' && Number.isFinite(sequence)) return String(sequence);
   if (typeof sequence === 'string' && sequence.length > 0) return sequence;
-  throw new FlowDefinitionError(`triggerEvent: sequence must be a non-empty string or a finite number; got ${formatValue(sequence)}.`);
+  throw new FlowDefinitionError(
+    `triggerEvent: sequence must be a non-empty string or a finite number; got ${formatValue(sequence)}.`,
+  );
 }
 
 function defaultName(): string {
@@ -414,7 +485,10 @@ function defaultName(): string {
 }
 
 function generateRunId(): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `r-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 

@@ -1,4 +1,7 @@
-export { Eventor } from './eventor.js';
+export type { Duration } from './duration.js';
+export { parseDuration } from './duration.js';
+export type { SerializedError } from './errors.js';
+export { FlowConfigError, FlowDefinitionError, FlowError, StepFailedError, StoreError } from './errors.js';
 export type {
   AddAssocOptions,
   AddEventOptions,
@@ -10,17 +13,14 @@ export type {
   TaskQueryOptions,
   TaskRecord,
 } from './eventor.js';
+export { Eventor } from './eventor.js';
+export type { Logger, LogLevel } from './logger.js';
 export { EventRef, StepRef } from './model/event.js';
-export { and, or } from './model/expression.js';
 export type { ExprItem, ExprNode } from './model/expression.js';
+export { and, or } from './model/expression.js';
 export { ResourcePool } from './model/resource-pool.js';
-export { RunMode, StepReplay, StepStatus } from './model/status.js';
 export type { TaskStatus } from './model/status.js';
+export { RunMode, StepReplay, StepStatus } from './model/status.js';
 export type { ResourceClaim, StepConfig, StepOptions, TaskConstruct } from './model/step.js';
-export { currentStep } from './runtime/context.js';
 export type { StepContext } from './runtime/context.js';
-export { FlowConfigError, FlowDefinitionError, FlowError, StepFailedError, StoreError } from './errors.js';
-export type { SerializedError } from './errors.js';
-export { parseDuration } from './duration.js';
-export type { Duration } from './duration.js';
-export type { LogLevel, Logger } from './logger.js';
+export { currentStep } from './runtime/context.js';

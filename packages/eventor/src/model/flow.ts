@@ -1,5 +1,5 @@
-import { FlowDefinitionError } from '../errors.js';
 import { formatValue } from '../duration.js';
+import { FlowDefinitionError } from '../errors.js';
 import { type Expr, exprEquals, exprEvents } from './expression.js';
 import type { StepDef } from './step.js';
 
@@ -123,17 +123,22 @@ export class FlowDefinition {
 
   shape(): FlowShape {
     return {
-      events: [...this.events.values()].map((e) => (e.expr ? { name: e.name, expr: e.expr } : { name: e.name })),
+      events: [...this.events.values()].map((e) =>
+        e.expr ? { name: e.name, expr: e.expr } : { name: e.name },
+      ),
       steps: [...this.steps.values()].map((s) => {
         const step: FlowShape['steps'][number] = { name: s.name, kind: s.kind };
         const triggers = Object.entries(s.triggers).filter(([, events]) => events.length > 0);
         if (triggers.length > 0) step.triggers = Object.fromEntries(triggers);
-        if (s.acquires.length > 0) step.acquires = s.acquires.map(([pool, amount]) => ({ pool: pool.name, amount }));
+        if (s.acquires.length > 0)
+          step.acquires = s.acquires.map(([pool, amount]) => ({ pool: pool.name, amount }));
         if (s.config.maxConcurrent > 0) step.maxConcurrent = s.config.maxConcurrent;
         return step;
       }),
       assocs: this.assocs.map((a) =>
-        a.delayMs > 0 ? { event: a.event, targets: a.targets, delayMs: a.delayMs } : { event: a.event, targets: a.targets },
+        a.delayMs > 0
+          ? { event: a.event, targets: a.targets, delayMs: a.delayMs }
+          : { event: a.event, targets: a.targets },
       ),
     };
   }

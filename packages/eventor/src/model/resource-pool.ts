@@ -17,7 +17,9 @@ export class ResourcePool {
     }
     const limit = options.limit ?? -1;
     if (!Number.isInteger(limit)) {
-      throw new FlowConfigError(`ResourcePool "${name}": limit must be an integer (< 0 = unlimited); got ${limit}.`);
+      throw new FlowConfigError(
+        `ResourcePool "${name}": limit must be an integer (< 0 = unlimited); got ${limit}.`,
+      );
     }
     this.name = name;
     this.limit = limit;

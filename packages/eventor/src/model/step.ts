@@ -1,4 +1,4 @@
-import { parseDuration, formatValue } from '../duration.js';
+import { formatValue, parseDuration } from '../duration.js';
 import { FlowConfigError, FlowDefinitionError } from '../errors.js';
 import type { EventRef } from './event.js';
 import { ResourcePool } from './resource-pool.js';
@@ -22,6 +22,7 @@ type EventList = EventRef | readonly EventRef[];
 
 export interface StepOptions {
   /** The work: (...args) => value | Promise<value>; throw or reject = failure. None = a no-op step. */
+  // biome-ignore lint/suspicious/noExplicitAny: any[] lets users pass functions with typed parameters
   func?: (...args: any[]) => unknown;
   /** Worker/process steps: the module (path or URL) and its export to call. */
   module?: string | URL;
@@ -45,6 +46,7 @@ type ConcreteStatus = 'ready' | 'active' | 'success' | 'failure';
 export interface StepDef {
   name: string;
   kind: StepKind;
+  // biome-ignore lint/suspicious/noExplicitAny: as in StepOptions.func
   func?: (...args: any[]) => unknown;
   module?: string;
   exportName: string;
@@ -85,7 +87,14 @@ const STEP_OPTION_KEYS = new Set([
   'recovery',
   'config',
 ]);
-const CONFIG_KEYS = new Set(['stopOnException', 'maxConcurrent', 'taskConstruct', 'timeout', 'retries', 'backoff']);
+const CONFIG_KEYS = new Set([
+  'stopOnException',
+  'maxConcurrent',
+  'taskConstruct',
+  'timeout',
+  'retries',
+  'backoff',
+]);
 
 export function buildStepDef(
   name: string,
@@ -105,7 +114,8 @@ export function buildStepDef(
   }
   const kind = stepKind(where, options);
   const args = options.args ?? [];
-  if (!Array.isArray(args)) throw new FlowDefinitionError(`${where}: args must be an array; got ${formatValue(args)}.`);
+  if (!Array.isArray(args))
+    throw new FlowDefinitionError(`${where}: args must be an array; got ${formatValue(args)}.`);
 
   const acquires = claims(where, 'acquires', options.acquires ?? []);
   const releasesGiven = options.releases !== undefined;
@@ -141,9 +151,13 @@ export function buildStepDef(
 }
 
 function stepKind(where: string, options: StepOptions): StepKind {
-  const given = ['func', 'module', 'command'].filter((key) => options[key as keyof StepOptions] !== undefined);
+  const given = ['func', 'module', 'command'].filter(
+    (key) => options[key as keyof StepOptions] !== undefined,
+  );
   if (given.length > 1) {
-    throw new FlowDefinitionError(`${where}: give one of func, module or command, not ${given.join(' and ')}.`);
+    throw new FlowDefinitionError(
+      `${where}: give one of func, module or command, not ${given.join(' and ')}.`,
+    );
   }
   if (options.func !== undefined) {
     if (typeof options.func !== 'function') {
@@ -153,7 +167,9 @@ function stepKind(where: string, options: StepOptions): StepKind {
   }
   if (options.module !== undefined) {
     if (typeof options.module !== 'string' && !(options.module instanceof URL)) {
-      throw new FlowDefinitionError(`${where}: module must be a path or a URL; got ${formatValue(options.module)}.`);
+      throw new FlowDefinitionError(
+        `${where}: module must be a path or a URL; got ${formatValue(options.module)}.`,
+      );
     }
     return 'module';
   }
@@ -169,13 +185,16 @@ function stepKind(where: string, options: StepOptions): StepKind {
     }
     return 'command';
   }
-  if (options.export !== undefined) throw new FlowDefinitionError(`${where}: export is given without a module.`);
+  if (options.export !== undefined)
+    throw new FlowDefinitionError(`${where}: export is given without a module.`);
   return 'noop';
 }
 
 function claims(where: string, option: string, value: unknown): ResourceClaim[] {
   if (!Array.isArray(value)) {
-    throw new FlowDefinitionError(`${where}: ${option} must be a list of [pool, amount] pairs; got ${formatValue(value)}.`);
+    throw new FlowDefinitionError(
+      `${where}: ${option} must be a list of [pool, amount] pairs; got ${formatValue(value)}.`,
+    );
   }
   return value.map((claim: unknown) => {
     if (!Array.isArray(claim) || !(claim[0] instanceof ResourcePool)) {
@@ -200,7 +219,9 @@ function resolveTriggers(
 ): Record<ConcreteStatus, string[]> {
   const out: Record<ConcreteStatus, string[]> = { ready: [], active: [], success: [], failure: [] };
   if (typeof given !== 'object' || given === null) {
-    throw new FlowDefinitionError(`${where}: triggers must map statuses to events; got ${formatValue(given)}.`);
+    throw new FlowDefinitionError(
+      `${where}: triggers must map statuses to events; got ${formatValue(given)}.`,
+    );
   }
   for (const [status, events] of Object.entries(given)) {
     if (!STEP_STATUSES.includes(status as StepStatus)) {
@@ -211,26 +232,42 @@ function resolveTriggers(
     if (events === undefined) continue;
     const list = Array.isArray(events) ? events : [events];
     const names = list.map((event) => resolveEvent(event, `${where} triggers.${status}`));
-    const targets: ConcreteStatus[] = status === 'complete' ? ['success', 'failure'] : [status as ConcreteStatus];
-    for (const target of targets) for (const name of names) if (!out[target].includes(name)) out[target].push(name);
+    const targets: ConcreteStatus[] =
+      status === 'complete' ? ['success', 'failure'] : [status as ConcreteStatus];
+    for (const target of targets)
+      for (const name of names) if (!out[target].includes(name)) out[target].push(name);
   }
   return out;
 }
 
-function resolveRecovery(where: string, given: Partial<Record<StepStatus, StepReplay>>): Record<ConcreteStatus, StepReplay> {
-  const out: Record<ConcreteStatus, StepReplay> = { ready: 'rerun', active: 'rerun', success: 'skip', failure: 'rerun' };
+function resolveRecovery(
+  where: string,
+  given: Partial<Record<StepStatus, StepReplay>>,
+): Record<ConcreteStatus, StepReplay> {
+  const out: Record<ConcreteStatus, StepReplay> = {
+    ready: 'rerun',
+    active: 'rerun',
+    success: 'skip',
+    failure: 'rerun',
+  };
   if (typeof given !== 'object' || given === null) {
-    throw new FlowDefinitionError(`${where}: recovery must map statuses to 'rerun' or 'skip'; got ${formatValue(given)}.`);
+    throw new FlowDefinitionError(
+      `${where}: recovery must map statuses to 'rerun' or 'skip'; got ${formatValue(given)}.`,
+    );
   }
   const complete = given.complete;
   const entries = Object.entries(given).filter(([status]) => status !== 'complete');
   if (complete !== undefined) entries.unshift(['success', complete], ['failure', complete]);
   for (const [status, replay] of entries) {
     if (!STEP_STATUSES.includes(status as StepStatus)) {
-      throw new FlowDefinitionError(`${where}: recovery has unknown status "${status}"; use one of ${STEP_STATUSES.join(', ')}.`);
+      throw new FlowDefinitionError(
+        `${where}: recovery has unknown status "${status}"; use one of ${STEP_STATUSES.join(', ')}.`,
+      );
     }
     if (replay !== 'rerun' && replay !== 'skip') {
-      throw new FlowDefinitionError(`${where}: recovery.${status} must be 'rerun' or 'skip'; got ${formatValue(replay)}.`);
+      throw new FlowDefinitionError(
+        `${where}: recovery.${status} must be 'rerun' or 'skip'; got ${formatValue(replay)}.`,
+      );
     }
     out[status as ConcreteStatus] = replay;
   }
@@ -243,24 +280,34 @@ export function resolveStepConfig(where: string, config: StepConfig): ResolvedSt
   }
   for (const key of Object.keys(config)) {
     if (!CONFIG_KEYS.has(key)) {
-      throw new FlowConfigError(`${where}: unknown config option "${key}". Known: ${[...CONFIG_KEYS].join(', ')}.`);
+      throw new FlowConfigError(
+        `${where}: unknown config option "${key}". Known: ${[...CONFIG_KEYS].join(', ')}.`,
+      );
     }
   }
   if (config.stopOnException !== undefined && typeof config.stopOnException !== 'boolean') {
-    throw new FlowConfigError(`${where}: config.stopOnException must be a boolean; got ${formatValue(config.stopOnException)}.`);
+    throw new FlowConfigError(
+      `${where}: config.stopOnException must be a boolean; got ${formatValue(config.stopOnException)}.`,
+    );
   }
   if (config.taskConstruct !== undefined && !TASK_CONSTRUCTS.includes(config.taskConstruct)) {
     throw new FlowConfigError(
       `${where}: config.taskConstruct must be one of ${TASK_CONSTRUCTS.join(', ')}; got ${formatValue(config.taskConstruct)}.`,
     );
   }
-  const maxConcurrent = integerOption(where, 'maxConcurrent', config.maxConcurrent ?? -1, Number.NEGATIVE_INFINITY);
+  const maxConcurrent = integerOption(
+    where,
+    'maxConcurrent',
+    config.maxConcurrent ?? -1,
+    Number.NEGATIVE_INFINITY,
+  );
   const retries = integerOption(where, 'retries', config.retries ?? 0, 0);
   return {
     stopOnException: config.stopOnException,
     maxConcurrent: maxConcurrent < 1 ? -1 : maxConcurrent,
     taskConstruct: config.taskConstruct,
-    timeoutMs: config.timeout === undefined ? undefined : parseDuration(config.timeout, `${where} config.timeout`),
+    timeoutMs:
+      config.timeout === undefined ? undefined : parseDuration(config.timeout, `${where} config.timeout`),
     retries,
     backoffMs: config.backoff === undefined ? 0 : parseDuration(config.backoff, `${where} config.backoff`),
   };
@@ -269,7 +316,9 @@ export function resolveStepConfig(where: string, config: StepConfig): ResolvedSt
 export function integerOption(where: string, option: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     const bound = Number.isFinite(min) ? ` >= ${min}` : '';
-    throw new FlowConfigError(`${where}: config.${option} must be a whole number${bound}; got ${formatValue(value)}.`);
+    throw new FlowConfigError(
+      `${where}: config.${option} must be a whole number${bound}; got ${formatValue(value)}.`,
+    );
   }
   return value;
 }

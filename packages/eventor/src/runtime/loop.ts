@@ -126,7 +126,8 @@ export class RunLoop {
   /** Aborts running steps; the loop records them failed and ends the run, recoverable. */
   stop(reason: string): void {
     this.stopReason ??= reason;
-    for (const task of this.running) task.context?.abort(new FlowError(`Stopped: ${reason}`, { code: 'FLOW_STOPPED' }));
+    for (const task of this.running)
+      task.context?.abort(new FlowError(`Stopped: ${reason}`, { code: 'FLOW_STOPPED' }));
     this.wake();
   }
 
@@ -192,7 +193,10 @@ export class RunLoop {
     for (const row of store.unfinishedTasks(runId, recovery)) {
       const step = this.flow.steps.get(row.step);
       if (!step) {
-        this.logger.warn({ step: row.step, sequence: row.sequence }, 'Unfinished task of a step no longer defined; left as is');
+        this.logger.warn(
+          { step: row.step, sequence: row.sequence },
+          'Unfinished task of a step no longer defined; left as is',
+        );
         continue;
       }
       const task = this.newTaskState(step, row.sequence);
@@ -206,7 +210,10 @@ export class RunLoop {
     for (const row of store.pendingDelays(runId, recovery)) {
       const assoc = this.flow.assocByKey(row.assoc);
       if (!assoc) {
-        this.logger.warn({ assoc: row.assoc, sequence: row.sequence }, 'Pending delay of an assoc no longer defined; ignored');
+        this.logger.warn(
+          { assoc: row.assoc, sequence: row.sequence },
+          'Pending delay of an assoc no longer defined; ignored',
+        );
         continue;
       }
       this.delays.push({ id: row.id, assoc, sequence: row.sequence, dueAt: row.dueAt });
@@ -245,7 +252,8 @@ export class RunLoop {
     }
 
     do {
-      for (let i = 0; i < this.triggerQueue.length; i++) this.actOnTrigger(this.triggerQueue[i] as FiredTrigger);
+      for (let i = 0; i < this.triggerQueue.length; i++)
+        this.actOnTrigger(this.triggerQueue[i] as FiredTrigger);
       this.triggerQueue = [];
       this.startReady();
     } while (this.triggerQueue.length > 0);
@@ -271,7 +279,8 @@ export class RunLoop {
   }
 
   private scheduleDelay(assoc: AssocDef, sequence: string): void {
-    const dueAt = this.store.earlierDelayDue(this.runId, assoc.key, sequence) ?? this.passTime + assoc.delayMs;
+    const dueAt =
+      this.store.earlierDelayDue(this.runId, assoc.key, sequence) ?? this.passTime + assoc.delayMs;
     const id = this.store.insertDelay(this.runId, this.recovery, assoc.key, sequence, dueAt, this.passTime);
     if (id === undefined) return;
     if (dueAt <= this.passTime) {
@@ -289,7 +298,8 @@ export class RunLoop {
   }
 
   private onFired(event: string, sequence: string): void {
-    if (this.logger.enabled('debug')) this.logger.debug({ event, sequence }, `Event ${event}[${sequence}] fired`);
+    if (this.logger.enabled('debug'))
+      this.logger.debug({ event, sequence }, `Event ${event}[${sequence}] fired`);
     this.triggerQueue.push({ event, sequence });
     const dependents = this.flow.dependentsOf(event);
     if (dependents.length === 0) return;
@@ -379,7 +389,10 @@ export class RunLoop {
       const task = queue[i];
       if (task === undefined) continue;
       const step = task.step;
-      if (step.config.maxConcurrent > 0 && (this.runningPerStep.get(step.name) ?? 0) >= step.config.maxConcurrent) {
+      if (
+        step.config.maxConcurrent > 0 &&
+        (this.runningPerStep.get(step.name) ?? 0) >= step.config.maxConcurrent
+      ) {
         continue;
       }
       if (step.acquires.length > 0) {
@@ -471,7 +484,8 @@ export class RunLoop {
       );
     }
     const timeoutMs = task.step.config.timeoutMs;
-    if (timeoutMs !== undefined) task.timer = setTimeout(() => this.timedOut(task, attempt, timeoutMs), timeoutMs);
+    if (timeoutMs !== undefined)
+      task.timer = setTimeout(() => this.timedOut(task, attempt, timeoutMs), timeoutMs);
     let out: unknown;
     try {
       const runner = this.runnerFor(task.step) as StepRunner;
@@ -492,9 +506,14 @@ export class RunLoop {
 
   /** Aborts the attempt's signal and fails it now; whatever the step does later is ignored. */
   private timedOut(task: TaskState, attempt: number, timeoutMs: number): void {
-    const error = new StepFailedError(task.step.name, task.sequence, `timed out after ${formatMs(timeoutMs)}`, {
-      code: 'FLOW_STEP_TIMEOUT',
-    });
+    const error = new StepFailedError(
+      task.step.name,
+      task.sequence,
+      `timed out after ${formatMs(timeoutMs)}`,
+      {
+        code: 'FLOW_STEP_TIMEOUT',
+      },
+    );
     task.context?.abort(error);
     this.settled({ task, attempt, ok: false, error });
   }
@@ -530,7 +549,9 @@ export class RunLoop {
       }
       this.failAttempt(
         task,
-        new StepFailedError(task.step.name, task.sequence, result.reason, { code: 'FLOW_RESULT_NOT_SERIALIZABLE' }),
+        new StepFailedError(task.step.name, task.sequence, result.reason, {
+          code: 'FLOW_RESULT_NOT_SERIALIZABLE',
+        }),
       );
       return;
     }
@@ -554,7 +575,14 @@ export class RunLoop {
     this.resources.releaseAll(task.step.releases);
     task.status = 'ready';
     task.dirty = false;
-    this.store.finishTask(this.keyOf(task), 'ready', task.attempts, null, JSON.stringify(serializeError(error)), this.passTime);
+    this.store.finishTask(
+      this.keyOf(task),
+      'ready',
+      task.attempts,
+      null,
+      JSON.stringify(serializeError(error)),
+      this.passTime,
+    );
     this.logger.warn(
       { step: task.step.name, sequence: task.sequence, attempt: task.attempts, retryInMs: waitMs },
       `${error.message} (attempt ${task.attempts} of ${retries + 1}); retrying in ${formatMs(waitMs)}`,
@@ -569,7 +597,12 @@ export class RunLoop {
   }
 
   /** Records a task's end, releases its resources and fires its triggers (all in this pass). */
-  private finish(task: TaskState, status: 'success' | 'failure', result: string | null, error: StepFailedError | undefined) {
+  private finish(
+    task: TaskState,
+    status: 'success' | 'failure',
+    result: string | null,
+    error: StepFailedError | undefined,
+  ) {
     const step = task.step;
     task.status = status;
     task.result = result;
@@ -583,7 +616,10 @@ export class RunLoop {
     }
     if (status === 'success') {
       if (this.logger.enabled('info')) {
-        this.logger.info({ step: step.name, sequence: task.sequence }, `Step ${step.name}[${task.sequence}] succeeded`);
+        this.logger.info(
+          { step: step.name, sequence: task.sequence },
+          `Step ${step.name}[${task.sequence}] succeeded`,
+        );
       }
       this.fireAll(step.triggers.success, task.sequence);
       return;
@@ -620,7 +656,14 @@ export class RunLoop {
       if (this.running.has(task)) this.resources.releaseAll(task.step.releases);
       task.status = 'failure';
       if (task.persisted) {
-        this.store.finishTask(this.keyOf(task), 'failure', task.attempts, null, JSON.stringify(serializeError(error)), this.passTime);
+        this.store.finishTask(
+          this.keyOf(task),
+          'failure',
+          task.attempts,
+          null,
+          JSON.stringify(serializeError(error)),
+          this.passTime,
+        );
       }
       this.logger.warn({ step: task.step.name, sequence: task.sequence }, error.message);
     }
@@ -633,7 +676,8 @@ export class RunLoop {
   // ---- waiting ----------------------------------------------------------------------------------
 
   private hasImmediateWork(): boolean {
-    if (this.completions.length > 0 || this.externalTriggers.length > 0 || this.retryDue.length > 0) return true;
+    if (this.completions.length > 0 || this.externalTriggers.length > 0 || this.retryDue.length > 0)
+      return true;
     const next = this.delays.peek();
     return next !== undefined && next.dueAt <= now();
   }
@@ -641,7 +685,9 @@ export class RunLoop {
   /** Tasks wait on a pool that something outside this run (another eventor) holds and will give back. */
   private waitsOnBusyPool(): boolean {
     if (this.readyCount === 0 || this.stoppedByException) return false;
-    return this.readyTasks().some((task) => task.step.acquires.some(([pool]) => this.resources.heldElsewhere(pool)));
+    return this.readyTasks().some((task) =>
+      task.step.acquires.some(([pool]) => this.resources.heldElsewhere(pool)),
+    );
   }
 
   private waitForWake(): Promise<void> {

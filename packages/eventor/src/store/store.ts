@@ -215,9 +215,17 @@ export class Store {
   // ---- triggers ---------------------------------------------------------------------------------
 
   /** Records that `event` fired; false when it had already fired in that sequence and recovery. */
-  insertTrigger(runId: string, recovery: number, event: string, sequence: string, acted: boolean, now: number) {
+  insertTrigger(
+    runId: string,
+    recovery: number,
+    event: string,
+    sequence: string,
+    acted: boolean,
+    now: number,
+  ) {
     const ord = this.nextOrd(this.triggerOrds, runId, this.stmt.maxTriggerOrd);
-    const inserted = this.stmt.insertTrigger.run(runId, recovery, sequence, event, ord, acted ? 1 : 0, now).changes > 0;
+    const inserted =
+      this.stmt.insertTrigger.run(runId, recovery, sequence, event, ord, acted ? 1 : 0, now).changes > 0;
     if (inserted) this.triggerOrds.set(runId, ord);
     return inserted;
   }
@@ -273,8 +281,25 @@ export class Store {
     this.stmt.updateTaskStatus.run(status, attempts, now, key.runId, key.step, key.sequence, key.recovery);
   }
 
-  finishTask(key: TaskKey, status: TaskStatus, attempts: number, result: string | null, error: string | null, now: number) {
-    this.stmt.finishTask.run(status, attempts, result, error, now, key.runId, key.step, key.sequence, key.recovery);
+  finishTask(
+    key: TaskKey,
+    status: TaskStatus,
+    attempts: number,
+    result: string | null,
+    error: string | null,
+    now: number,
+  ) {
+    this.stmt.finishTask.run(
+      status,
+      attempts,
+      result,
+      error,
+      now,
+      key.runId,
+      key.step,
+      key.sequence,
+      key.recovery,
+    );
   }
 
   /** The next `ord` for a run's tasks (creation order across recoveries); taken when it is used. */
@@ -352,8 +377,20 @@ export class Store {
 
   // ---- counts -----------------------------------------------------------------------------------
 
-  pendingCounts(runId: string, recovery: number): { triggers: number; tasks: number; delays: number; nextDue: number | null } {
-    const row = this.stmt.pendingCounts.get(runId, recovery, runId, recovery, runId, recovery, runId, recovery) as {
+  pendingCounts(
+    runId: string,
+    recovery: number,
+  ): { triggers: number; tasks: number; delays: number; nextDue: number | null } {
+    const row = this.stmt.pendingCounts.get(
+      runId,
+      recovery,
+      runId,
+      recovery,
+      runId,
+      recovery,
+      runId,
+      recovery,
+    ) as {
       triggers: number;
       tasks: number;
       delays: number;
@@ -362,7 +399,6 @@ export class Store {
     return row;
   }
 }
-
 
 function prepareStatements(db: Database.Database) {
   return {
@@ -433,7 +469,9 @@ function refuseNewerSchema(sqlite: Database.Database, path: string): void {
     .pluck()
     .get();
   if (!hasTable) return;
-  const applied = sqlite.prepare('SELECT max(created_at) FROM __drizzle_migrations').pluck().get() as number | null;
+  const applied = sqlite.prepare('SELECT max(created_at) FROM __drizzle_migrations').pluck().get() as
+    | number
+    | null;
   const journal = JSON.parse(readFileSync(`${MIGRATIONS_FOLDER}/meta/_journal.json`, 'utf8')) as {
     entries: Array<{ when: number; tag: string }>;
   };
@@ -458,4 +496,3 @@ function leaseIsLive(run: RunRow, host: string): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
-

@@ -1,5 +1,5 @@
-import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { FlowDefinitionError } from '../../errors.js';
 import { runInStepContext } from '../context.js';
 import type { StepInvocation } from './types.js';
@@ -28,9 +28,12 @@ export async function loadExport(stepName: string, specifier: string, exportName
   try {
     loaded = (await import(moduleUrl(specifier))) as Record<string, unknown>;
   } catch (cause) {
-    throw new FlowDefinitionError(`Step "${stepName}": cannot import module "${specifier}": ${(cause as Error).message}`, {
-      cause,
-    });
+    throw new FlowDefinitionError(
+      `Step "${stepName}": cannot import module "${specifier}": ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
   }
   const func = loaded[exportName];
   if (typeof func !== 'function') {
