@@ -16,6 +16,7 @@ import {
 } from './model/step.js';
 import { now } from './runtime/clock.js';
 import { RunLoop } from './runtime/loop.js';
+import type { RunObserver } from './runtime/observer.js';
 import { type RunRow, Store, type TaskRow } from './store/store.js';
 
 export interface EventorConfig {
@@ -41,6 +42,8 @@ export interface EventorOptions {
 }
 
 export interface RunOptions {
+  /** Follows the run as it goes; `progress: true` installs the built-in progress view. */
+  observer?: RunObserver;
   /** Passes to make; a pass acts on everything ready now and waits for the tasks it started. */
   maxLoops?: number;
   /** Live progress on a TTY, log lines otherwise. */
@@ -273,6 +276,7 @@ export class Eventor {
     );
     this.shapeWritten = shape;
     const loop = new RunLoop({
+      observer: options.observer,
       flow: this.flow,
       store: this.store,
       runId: run.id,

@@ -24,3 +24,4 @@ export { RunMode, StepReplay, StepStatus } from './model/status.js';
 export type { ResourceClaim, StepConfig, StepOptions, TaskConstruct } from './model/step.js';
 export type { StepContext } from './runtime/context.js';
 export { currentStep } from './runtime/context.js';
+export type { RunObserver } from './runtime/observer.js';

@@ -9,6 +9,7 @@ import type { Store, TaskKey } from '../store/store.js';
 import { now, sleepUntil } from './clock.js';
 import type { StepContext } from './context.js';
 import { DelayQueue } from './delay-queue.js';
+import type { RunObserver } from './observer.js';
 import { ResourceLedger } from './resources.js';
 import { type StepInvocation, type StepRunner, selectRunner } from './runners/index.js';
 
@@ -20,6 +21,7 @@ export interface LoopSettings {
 }
 
 export interface LoopEnvironment {
+  observer?: RunObserver | undefined;
   flow: FlowDefinition;
   store: Store;
   runId: string;
@@ -78,6 +80,7 @@ export class RunLoop {
   private readonly settings: LoopSettings;
   private readonly logger: ScopedLogger;
   private readonly globalCap: number;
+  private readonly observer: RunObserver | undefined;
 
   private readyQueue: Array<TaskState | undefined> = [];
   private readyHead = 0;
@@ -110,6 +113,7 @@ export class RunLoop {
     this.recovery = env.recovery;
     this.settings = env.settings;
     this.logger = env.logger;
+    this.observer = env.observer;
     this.globalCap = env.settings.maxConcurrent < 1 ? Number.POSITIVE_INFINITY : env.settings.maxConcurrent;
   }
 
@@ -136,6 +140,11 @@ export class RunLoop {
     const unsubscribe = this.subscribeToPools();
     try {
       this.load();
+      this.observer?.runStarted?.({
+        runId: this.runId,
+        recovery: this.recovery,
+        steps: [...this.flow.steps.keys()],
+      });
       let loops = 0;
       let lastYield = now();
       for (;;) {
@@ -177,7 +186,9 @@ export class RunLoop {
           `Run ended with ${this.readyCount} task(s) waiting for resources no running step will release: ${waiting.join(', ')}`,
         );
       }
-      return this.outcome();
+      const outcome = this.outcome();
+      this.observer?.runEnded?.(outcome);
+      return outcome;
     } finally {
       unsubscribe();
       this.active = false;
@@ -366,6 +377,12 @@ export class RunLoop {
       );
     }
     if (task.step.releasesGiven) this.resources.releaseAll(task.step.releases);
+    this.observer?.taskEnded?.({
+      step: task.step.name,
+      sequence: task.sequence,
+      status: 'success',
+      skipped: true,
+    });
     this.fireAll(task.step.triggers.success, task.sequence);
     return true;
   }
@@ -477,6 +494,7 @@ export class RunLoop {
     const context = new TaskContext(task, this.runId, this.recovery, this.logger);
     const attempt = task.attempts;
     task.context = context;
+    this.observer?.taskStarted?.({ step: task.step.name, sequence: task.sequence, attempt });
     if (this.logger.enabled('info')) {
       this.logger.info(
         { step: task.step.name, sequence: task.sequence, attempt },
@@ -606,6 +624,7 @@ export class RunLoop {
     const step = task.step;
     task.status = status;
     task.result = result;
+    this.observer?.taskEnded?.({ step: step.name, sequence: task.sequence, status, skipped: false });
     this.resources.releaseAll(step.releases);
     if (!task.persisted) {
       task.dirty = true; // inserted by flush with this final status
