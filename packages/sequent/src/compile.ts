@@ -324,7 +324,10 @@ class Compiler {
     });
     ev.addAssoc(this.event(`${p}#iok`), next);
     const giveBack = releases ?? acquires;
-    const releaseOptions = giveBack !== undefined && giveBack.length > 0 ? { releases: giveBack } : {};
+    // A function, not a no-op step: eventor finishes a no-op inside its start loop, and tasks queued
+    // before it that wait for the pool it releases would not be looked at again in that run.
+    const releaseOptions =
+      giveBack !== undefined && giveBack.length > 0 ? { releases: giveBack, func: noop } : {};
     const finish = ev.addStep(`${p}#finish`, {
       ...BOOKKEEPING,
       ...releaseOptions,
@@ -376,6 +379,10 @@ class Compiler {
       ev.addAssoc(this.event(source), step);
     }
   }
+}
+
+function noop(): undefined {
+  return undefined;
 }
 
 function iterEvent(container: StepNode): string {

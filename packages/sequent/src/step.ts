@@ -204,7 +204,7 @@ export class FlowTree {
     this.byPath.set(path, node);
     node.requires.push(...requires);
     try {
-      this.checkCycles();
+      this.checkCycles(node);
     } catch (error) {
       parent.children.pop();
       this.byPath.delete(path);
@@ -220,7 +220,7 @@ export class FlowTree {
     const before = node.requires.length;
     node.requires.push(...requires);
     try {
-      this.checkCycles();
+      this.checkCycles(node);
     } catch (error) {
       node.requires.length = before;
       throw error;
@@ -282,8 +282,11 @@ export class FlowTree {
     for (const target of requirementTargets(requires)) this.liftTo(node, target);
   }
 
-  /** Requirements between siblings (a nested step's requirement counts for its container) must not loop. */
-  private checkCycles(): void {
+  /**
+   * Requirements between siblings (a nested step's requirement counts for its container) must not
+   * loop. The search starts where `changed` sits, so a cycle is reported from the step just changed.
+   */
+  private checkCycles(changed?: StepNode): void {
     const edges = new Map<StepNode, Array<{ to: StepNode; via: StepNode }>>();
     for (const node of this.nodes()) {
       for (const target of requirementTargets(node.requires)) {
@@ -306,7 +309,10 @@ export class FlowTree {
       stack.pop();
       state.set(node, 'done');
     };
-    for (const node of edges.keys()) if (!state.has(node)) visit(node, undefined);
+    const first = changed
+      ? [...requirementTargets(changed.requires)].map((target) => this.liftTo(changed, target))
+      : [];
+    for (const node of [...first, ...edges.keys()]) if (!state.has(node)) visit(node, undefined);
   }
 
   private checkOpen(what: string): void {
