@@ -33,7 +33,12 @@ describe('containers', () => {
         if (flow.getStepSequence() === '1.2') throw new Error('work failed in 1.2');
       },
     });
-    const slow = c.addStep('slow', { func: async () => (await sleep(40), calls.push(at())) });
+    const slow = c.addStep('slow', {
+      func: async () => {
+        await sleep(40);
+        calls.push(at());
+      },
+    });
     c.addStep('more', { func: () => calls.push(at()), requires: [[slow, StepStatus.success]] });
     flow.addStep('cleanup', { func: () => calls.push(at()), requires: [[c, StepStatus.failure]] });
     flow.addStep('report', { func: () => calls.push(at()), requires: [[c, StepStatus.complete]] });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RunMode, type Sequent, StepReplay, StepStatus } from '../src/index.js';
+import { RunMode, StepReplay, StepStatus } from '../src/index.js';
 import { executed, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 /** The seed's recovery example: prog fails for `stepToFail` in `iterationToFail`. */

@@ -61,7 +61,12 @@ describe('requires', () => {
     const flow = box.flow();
     const calls: string[] = [];
     const a = flow.addStep('a', { func: ok('a', calls) });
-    const b = flow.addStep('b', { func: async () => (await sleep(30), calls.push('b')) });
+    const b = flow.addStep('b', {
+      func: async () => {
+        await sleep(30);
+        calls.push('b');
+      },
+    });
     const c = flow.addStep('c', { func: boom('c', calls) });
     const bothDone = flow.addEvent([[a, StepStatus.success], [[b, StepStatus.success]]]);
     flow.addStep('x', { func: ok('x', calls), requires: [bothDone] });
