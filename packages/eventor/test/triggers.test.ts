@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FlowDefinitionError, StepStatus } from '../src/index.js';
+import { currentStep, FlowDefinitionError, StepStatus } from '../src/index.js';
 import { sandbox } from './helpers/sandbox.js';
 
 describe('triggerEvent', () => {
@@ -37,6 +37,20 @@ describe('triggerEvent', () => {
         .map((t) => t.sequence)
         .sort(),
     ).toEqual(['1', '2']);
+  });
+
+  it('acts on triggers in the order they were fired, not in the order of their sequence names', async () => {
+    const box = sandbox();
+    const ev = box.eventor();
+    const order: string[] = [];
+    const go = ev.addEvent('go');
+    ev.addAssoc(go, ev.addStep('s', { func: () => order.push(currentStep().sequence) }));
+
+    for (const sequence of ['5', '3', '10', '9', '1']) ev.triggerEvent(go, sequence);
+    await ev.run();
+
+    expect(order).toEqual(['5', '3', '10', '9', '1']);
+    expect(ev.tasks().map((t) => t.sequence)).toEqual(['5', '3', '10', '9', '1']);
   });
 
   it('uses sequence "0" when none is given', async () => {

@@ -115,3 +115,12 @@ export class ConcurrencyProbe {
     };
   }
 }
+
+/** Resolves like `promise`, or rejects with `message` if it has not settled within `ms` (a hang is a bug). */
+export function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${message} (still pending after ${ms} ms)`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
