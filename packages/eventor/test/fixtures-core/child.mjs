@@ -1,0 +1,46 @@
+// A flow process for the crash and lease tests. It runs against the BUILT package, as a user's
+// program would, and talks to the parent test over the IPC channel of child_process.fork.
+//   node child.mjs crash <store> <dir> <sequences,comma,separated>
+//     runs the crash flow; s2 reports { type: 'hanging' } and never ends (the parent kills us)
+//   node child.mjs hold <store> <runId>
+//     runs the hold flow; its step reports { type: 'holding' } and waits for { type: 'release' }
+import * as lib from '../../dist/index.js';
+import { buildCrashFlow, buildHoldFlow } from './flows.mjs';
+
+const [scenario, store, ...rest] = process.argv.slice(2);
+const send = (message) => process.send?.({ pid: process.pid, ...message });
+
+if (scenario === 'crash') {
+  const [dir, sequences = '1'] = rest;
+  const ev = buildCrashFlow(lib, {
+    store,
+    dir,
+    sequences: sequences.split(','),
+    onHang: (sequence) => send({ type: 'hanging', sequence, runId: ev.runId }),
+  });
+  send({ type: 'started', runId: ev.runId });
+  await ev.run();
+  send({ type: 'error', message: 'the crash flow ended although s2 should hang' });
+} else if (scenario === 'hold') {
+  const [runId] = rest;
+  const released = new Promise((resolve) => {
+    process.on('message', (message) => {
+      if (message?.type === 'release') resolve();
+    });
+  });
+  const ev = buildHoldFlow(lib, {
+    store,
+    runId,
+    hold: () => {
+      send({ type: 'holding', runId: ev.runId });
+      return released;
+    },
+  });
+  const result = await ev.run();
+  ev.close();
+  send({ type: 'done', result });
+  process.disconnect();
+} else {
+  console.error(`child.mjs: unknown scenario ${scenario}`);
+  process.exit(2);
+}
