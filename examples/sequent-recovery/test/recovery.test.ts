@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { runRecovery } from '../src/main.js';
+
+describe('sequent recovery example', () => {
+  it('fails in 1.2.2, then the recovery executes exactly the failed leaf onward', async () => {
+    const { failing, recovering } = await runRecovery();
+    expect(failing.result).toMatchObject({ ok: false, status: 'failure', recovery: 0 });
+    expect(failing.executed.at(-1)).toBe('s1_s11_s111/1.2.2');
+    expect(failing.executed).toHaveLength(8);
+    expect(failing.error).toMatch(
+      /Step "s1_s11_s111" failed in sequence "1.2.2".*prog1 failed \(s1_s11_s111\/1.2.2\)/,
+    );
+
+    expect(recovering.result).toMatchObject({
+      ok: true,
+      status: 'success',
+      recovery: 1,
+      runId: failing.result.runId,
+    });
+    expect(recovering.executed).toEqual(['s1_s11_s111/1.2.2', 's1_s11_s112/1.2.2', 's1_s12/1.2', 's2/1']);
+    expect(recovering.lines).toEqual([
+      'doing what prog1 is doing (s1_s11_s111/1.2.2)',
+      'doing what prog2 is doing (s1_s11_s112/1.2.2)',
+      'doing what prog3 is doing (s1_s12/1.2)',
+      'doing what prog4 is doing (s2/1)',
+    ]);
+  });
+});
