@@ -179,7 +179,9 @@ class Compiler {
     const slots: Bool[] = [iter];
     const failures: Bool[] = [];
     const settled: Bool[] = [];
-    for (const child of node.children) {
+    // Later children tend to end later: checking them first makes the AND fail fast while the
+    // iteration is still running (eventor evaluates it each time one of its events fires).
+    for (const child of [...node.children].reverse()) {
       const success = evt(`${child.path}#success`);
       const failure = evt(`${child.path}#failure`);
       const dead = this.deadOf(child);
