@@ -149,7 +149,7 @@ describe('run', () => {
       .tasks()
       .map((task) => ({ step: task.step, sequence: task.sequence, result: task.result }));
     const cmd2 = results.find((task) => task.step === 'c_cmd' && task.sequence === '1.2');
-    expect((cmd2?.result as { stdoutTail: string[] }).stdoutTail).toEqual(['c_cmd 1.2 me']);
+    expect(cmd2?.result).toMatchObject({ exitCode: 0, stdoutTail: ['c_cmd 1.2 me'] });
     const worker = results.find((task) => task.step === 'c_worker' && task.sequence === '1.2');
     expect(worker?.result).toMatch(/^worker c_worker 1\.2 c_worker pid=/);
     const child = results.find((task) => task.step === 'c_process' && task.sequence === '1.1');
