@@ -103,7 +103,7 @@ describe('requires', () => {
     const log = (label: string) => () => calls.push(`${label}/${flow.getStepSequence()}`);
     const gate = flow.addStep('gate', {
       func: async () => {
-        await sleep(50);
+        await sleep(100);
         calls.push('gate/1');
       },
     });
