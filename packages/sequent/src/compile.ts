@@ -41,8 +41,8 @@ const BOOKKEEPING: Pick<StepOptions, 'recovery' | 'config'> = {
  * Compiles a Sequent step tree onto an eventor, using only eventor's public API.
  *
  * Per step X (path P) in a sequence Q of its container C:
- * - `P#start` (when X has requires) = and(`C#iter`, requires); X starts on it (or on `C#iter` when
- *   it has no requires), after its delay.
+ * - `P#start` (when X has requires) = its requires (and `C#iter` when they name steps outside C); X
+ *   starts on it, on the one event its requires name, or on `C#iter` without requires; after its delay.
  * - `P#ready|active|success|failure`: X's statuses (a container's come from its bookkeeping steps).
  * - `P#dead` = X's requires can no longer hold; a dead step counts as settled for its iteration.
  * Per container C (path P) started in sequence S:
@@ -69,6 +69,9 @@ class Compiler {
   private readonly deadMemo = new Map<StepNode, Bool>();
   private readonly events = new Map<string, EventRef>();
   private readonly roots: string[] = [];
+  /** The event a step with requires starts on: `P#start`, or the one event its requires name. */
+  private readonly startOn = new Map<StepNode, string>();
+  private readonly mirrorMemo = new Map<string, boolean>();
   private needed = new Set<string>();
   /** The eventor step each step starts with: a leaf itself, a container's `#begin`. */
   private readonly entries = new Map<StepNode, StepRef>();
@@ -88,8 +91,13 @@ class Compiler {
     for (const node of nodes) {
       if (node.requires.length > 0) {
         const { pos } = this.translate({ kind: 'and', items: node.requires }, node);
-        this.define(`${node.path}#start`, all([evt(iterEvent(node.parent as StepNode)), pos]));
-        this.roots.push(`${node.path}#start`);
+        // A sibling's events fire only inside a running iteration; mirrored events may come before it.
+        const expr = this.touchesMirror(pos) ? all([evt(iterEvent(node.parent as StepNode)), pos]) : pos;
+        // A single event needs no event of its own: the step starts on it directly.
+        const on = typeof expr === 'object' && expr.op === 'ev' ? expr.name : `${node.path}#start`;
+        if (on === `${node.path}#start`) this.define(on, expr);
+        this.startOn.set(node, on);
+        this.roots.push(on);
       }
       if (isContainer(node)) this.defineIteration(node);
     }
@@ -176,7 +184,7 @@ class Compiler {
   private defineIteration(node: StepNode): void {
     if (node.parent === undefined) return; // the flow itself: '#iter' fired once by run()
     const iter = evt(iterEvent(node));
-    const slots: Bool[] = [iter];
+    const slots: Bool[] = [];
     const failures: Bool[] = [];
     const settled: Bool[] = [];
     // Later children tend to end later: checking them first makes the AND fail fast while the
@@ -190,12 +198,30 @@ class Compiler {
       if (!handledHere) failures.push(failure);
       settled.push(any([success, failure, dead]));
     }
-    this.define(`${node.path}#iok`, all(slots));
+    // The iteration's own event guards against children ended before it started: none at all, or
+    // children made dead early by a mirrored event.
+    const guard = slots.length === 0 || slots.some((slot) => this.touchesMirror(slot)) ? [iter] : [];
+    this.define(`${node.path}#iok`, all([...guard, ...slots]));
     this.roots.push(`${node.path}#iok`, `${node.path}#done`);
     if (this.failsVisibly(node) && failures.length > 0) {
-      this.define(`${node.path}#ifail`, all([iter, any(failures), ...settled]));
+      this.define(`${node.path}#ifail`, all([...guard, ...settled, any(failures)]));
       this.roots.push(`${node.path}#ifail`, `${node.path}#failed`);
     }
+  }
+
+  /** True when `expr` depends, through expression events, on an event mirrored from outside. */
+  private touchesMirror(expr: Bool): boolean {
+    return namesIn(expr).some((name) => {
+      if (this.mirrors.has(name)) return true;
+      const inner = this.exprs.get(name);
+      if (inner === undefined) return false;
+      let memo = this.mirrorMemo.get(name);
+      if (memo === undefined) {
+        memo = this.touchesMirror(inner);
+        this.mirrorMemo.set(name, memo);
+      }
+      return memo;
+    });
   }
 
   private define(name: string, expr: Bool): Bool {
@@ -359,7 +385,7 @@ class Compiler {
     const entry = this.entries.get(node);
     if (entry === undefined) return; // the flow itself
     const parent = node.parent as StepNode;
-    const on = node.requires.length > 0 ? `${node.path}#start` : iterEvent(parent);
+    const on = this.startOn.get(node) ?? iterEvent(parent);
     const delay = node.options.delay;
     this.ev.addAssoc(this.event(on), entry, delay === undefined ? {} : { delay });
   }
