@@ -99,13 +99,20 @@ describe('containers', () => {
     expect(calls).toEqual(['risky/1.1', 'fix/1.1', 'risky/1.2', 'risky/1.3', 'fix/1.3', 'after']);
   });
 
-  it('succeeds at once with empty repeats, running none of its children', async () => {
+  it('succeeds at once with empty repeats, running none of its children, and with no children', async () => {
     const box = sandbox();
     const flow = box.flow();
     const calls: string[] = [];
     const empty = flow.addStep('empty', { repeats: [] });
     empty.addStep('never', { func: () => calls.push('never') });
-    flow.addStep('after', { func: () => calls.push('after'), requires: [[empty, StepStatus.success]] });
+    const hollow = flow.addStep('hollow', { repeats: [1, 2] }); // iterations with nothing in them
+    flow.addStep('after', {
+      func: () => calls.push('after'),
+      requires: [
+        [empty, StepStatus.success],
+        [hollow, StepStatus.success],
+      ],
+    });
     expect(await flow.run()).toMatchObject({ ok: true, status: 'success' });
     expect(calls).toEqual(['after']);
   });
