@@ -61,6 +61,28 @@ describe('config.maxConcurrent', () => {
     expect(probe.started).toEqual(['first1', 'first2', 'first3', 'second1', 'second2', 'second3']);
   });
 
+  it('keeps a task that waits for a cap in status ready (not allocate) until it starts', async () => {
+    const box = sandbox();
+    const ev = box.eventor({ config: { maxConcurrent: 1 } });
+    const seen: string[] = [];
+    const go = ev.addEvent('go');
+    ev.addAssoc(go, [
+      ev.addStep('first', {
+        func: async () => {
+          await sleep(10);
+          seen.push(...ev.tasks({ step: 'second' }).map((t) => t.status));
+        },
+      }),
+      ev.addStep('second', { func: () => 'ran' }),
+    ]);
+
+    ev.triggerEvent(go, 1);
+    await ev.run();
+
+    expect(seen).toEqual(['ready']);
+    expect(ev.tasks({ step: 'second' })[0]?.status).toBe('success');
+  });
+
   it("caps a step's own tasks across sequences while other steps run freely", async () => {
     const box = sandbox();
     const ev = box.eventor();

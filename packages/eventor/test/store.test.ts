@@ -182,6 +182,20 @@ describe('run lease', () => {
     expect((await after.run()).status).toBe('success');
   });
 
+  it('does not hold a finished run: reading tasks() and pending() afterwards does not block a recover', async () => {
+    const box = sandbox();
+    const first = box.track(buildHoldFlow(lib, { store: box.store, runId: 'finished' }));
+    expect((await first.run()).status).toBe('success');
+    expect(first.tasks()).toHaveLength(1);
+    expect(first.pending().count).toBe(0);
+
+    // `first` stays open, as in a long-lived process that reports on its runs
+    const recover = box.track(
+      buildHoldFlow(lib, { store: box.store, runId: 'finished', runMode: 'recover' }),
+    );
+    expect(await recover.run()).toMatchObject({ status: 'success', recovery: 1 });
+  });
+
   it("refuses to recover a run that a live child process holds, naming the child's pid, and recovers it once the child exits", async () => {
     const box = sandbox();
     const child = new FlowChild(['hold', box.store, 'held-run']);
@@ -236,4 +250,31 @@ describe('run lease', () => {
     expect(result).toMatchObject({ status: 'success', runId: 'parent-run' });
     expect(done.result).toMatchObject({ status: 'success', runId: 'child-run' });
   });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'ends the run recoverable on %s with handleSignals: true, and a recover reruns the stopped step',
+    async (signal) => {
+      const box = sandbox();
+      const child = new FlowChild(['signal', box.store, 'signalled']);
+      await child.next('holding');
+      child.process.kill(signal);
+      const done = await child.next('done');
+      expect((await child.exited).code).toBe(0);
+
+      expect(done.result).toMatchObject({ ok: false, status: 'failure', runId: 'signalled' });
+      expect(done.tasks).toEqual([
+        { step: 'hold', status: 'failure', error: expect.stringContaining(signal) },
+      ]);
+
+      const recovered = box.track(
+        buildHoldFlow(lib, { store: box.store, runId: 'signalled', runMode: 'recover' }),
+      );
+      expect(await recovered.run()).toMatchObject({ status: 'success', recovery: 1 });
+      expect(recovered.tasks({ recovery: 1 })[0]).toMatchObject({
+        step: 'hold',
+        skipped: false,
+        result: 'held',
+      });
+    },
+  );
 });

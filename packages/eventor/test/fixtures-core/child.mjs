@@ -4,6 +4,9 @@
 //     runs the crash flow; s2 reports { type: 'hanging' } and never ends (the parent kills us)
 //   node child.mjs hold <store> <runId>
 //     runs the hold flow; its step reports { type: 'holding' } and waits for { type: 'release' }
+//   node child.mjs signal <store> <runId>
+//     runs the hold flow with handleSignals: true; its step reports { type: 'holding' } and waits
+//     until its signal aborts (SIGINT or SIGTERM from the parent), then reports { type: 'done' }
 import * as lib from '../../dist/index.js';
 import { buildCrashFlow, buildHoldFlow } from './flows.mjs';
 
@@ -39,6 +42,29 @@ if (scenario === 'crash') {
   const result = await ev.run();
   ev.close();
   send({ type: 'done', result });
+  process.disconnect();
+} else if (scenario === 'signal') {
+  const [runId] = rest;
+  const ev = buildHoldFlow(lib, {
+    store,
+    runId,
+    handleSignals: true,
+    hold: () =>
+      new Promise((_, reject) => {
+        const { signal } = lib.currentStep();
+        // a pending promise alone does not keep node alive; the step would be waiting on real work
+        const keepAlive = setInterval(() => {}, 60_000);
+        signal.addEventListener('abort', () => {
+          clearInterval(keepAlive);
+          reject(signal.reason);
+        });
+        send({ type: 'holding', runId: ev.runId });
+      }),
+  });
+  const result = await ev.run();
+  const tasks = ev.tasks().map((t) => ({ step: t.step, status: t.status, error: t.error?.message }));
+  ev.close();
+  send({ type: 'done', result, tasks });
   process.disconnect();
 } else {
   console.error(`child.mjs: unknown scenario ${scenario}`);

@@ -13,5 +13,11 @@ export function buildCrashFlow(
 
 export function buildHoldFlow(
   lib: typeof Lib,
-  options: { store: string; runId?: string; runMode?: Lib.RunMode; hold?: () => Promise<void> },
+  options: {
+    store: string;
+    runId?: string;
+    runMode?: Lib.RunMode;
+    hold?: () => Promise<void>;
+    handleSignals?: boolean;
+  },
 ): Lib.Eventor;

@@ -57,10 +57,11 @@ export function buildCrashFlow(lib, { store, dir, runMode = 'restart', sequences
 }
 
 /** go -> hold: one step that awaits `hold()` (when given) before it succeeds. */
-export function buildHoldFlow(lib, { store, runId, runMode = 'restart', hold }) {
+export function buildHoldFlow(lib, { store, runId, runMode = 'restart', hold, handleSignals = false }) {
   const ev = new lib.Eventor({
     name: 'hold',
     store,
+    handleSignals,
     runMode,
     logLevel: 'silent',
     ...(runId ? { runId } : {}),
