@@ -1,5 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { RunMode, StepReplay, StepStatus } from '../src/index.js';
+import { crashFlow } from './fixtures/crash-flow.js';
 import { executed, type Sandbox, sandbox } from './helpers/sandbox.js';
 
 /** The seed's recovery example: prog fails for `stepToFail` in `iterationToFail`. */
@@ -116,5 +120,31 @@ describe('Sequent recovery', () => {
     const second = build(RunMode.continue);
     expect(await second.run()).toMatchObject({ ok: true, status: 'success', recovery: 0 });
     expect(calls).toEqual(['1.1', '1.2', '1.3']);
+  });
+});
+
+describe('Sequent recovery after a crash', () => {
+  it('recovers a run whose process was killed inside an iteration, from the killed leaf onward', async () => {
+    const box = sandbox();
+    const journal = box.path('journal.log');
+    const script = fileURLToPath(new URL('./fixtures/crash-flow.ts', import.meta.url));
+    let signal: string | null = null;
+    try {
+      execFileSync(process.execPath, ['--import', 'tsx', script, box.store, journal], {
+        env: { ...process.env, CRASH: '1' },
+        stdio: 'pipe',
+      });
+    } catch (error) {
+      signal = (error as { signal: string | null }).signal;
+    }
+    expect(signal).toBe('SIGKILL');
+    const lines = () => readFileSync(journal, 'utf8').trim().split('\n');
+    expect(lines()).toEqual(['c_first/1.1', 'c_work/1.1', 'c_first/1.2', 'c_work/1.2']);
+
+    const flow = crashFlow(box.store, journal, RunMode.recover);
+    const result = await flow.run();
+    flow.close();
+    expect(result).toMatchObject({ ok: true, status: 'success', recovery: 1 });
+    expect(lines().slice(4)).toEqual(['c_work/1.2', 'c_first/1.3', 'c_work/1.3', 'after/1']);
   });
 });
