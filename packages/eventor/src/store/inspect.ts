@@ -1,0 +1,298 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
+import { StoreError } from '../errors.js';
+import type { FlowShape } from '../model/flow.js';
+import type { TaskStatus } from '../model/status.js';
+import * as schema from './schema.js';
+import type { RunRow, TaskRow } from './store.js';
+
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+/** A run with the tasks of its current recovery counted by outcome. */
+export interface RunSummary extends RunRow {
+  /** Succeeded and actually ran (not skipped by recovery). */
+  success: number;
+  failure: number;
+  /** Skipped by recovery (they count as success for the engine). */
+  skipped: number;
+  /** Not finished: ready, allocate, fueled or active. */
+  pending: number;
+  /** Delays of the current recovery not yet fired. */
+  delays: number;
+  /** 'running' only while a live process holds the run; a run left 'running' by a dead one is 'interrupted'. */
+  state: string;
+}
+
+export interface TriggerRow {
+  event: string;
+  sequence: string;
+  recovery: number;
+  ord: number;
+  acted: boolean;
+  createdAt: number;
+}
+
+export interface DelayInfo {
+  assoc: string;
+  sequence: string;
+  recovery: number;
+  dueAt: number;
+  fired: boolean;
+}
+
+export interface TaskFilter {
+  statuses?: readonly string[];
+  steps?: readonly string[];
+  recovery?: number;
+}
+
+/**
+ * Read-only queries over a store file, for the `eventor` command. It never writes and never creates
+ * a file: the engine's `Store.open` applies migrations and switches on WAL, which a reader must not do
+ * to a store another process may be running on.
+ */
+export class StoreReader {
+  readonly path: string;
+  private readonly sqlite: Database.Database;
+  private readonly db: BetterSQLite3Database<typeof schema>;
+
+  private constructor(path: string, sqlite: Database.Database) {
+    this.path = path;
+    this.sqlite = sqlite;
+    this.db = drizzle(sqlite, { schema });
+  }
+
+  /** Opens `path` read-only; StoreError when it is missing, not an eventor store, or from a newer schema. */
+  static open(path: string): StoreReader {
+    if (!existsSync(path)) {
+      throw new StoreError(
+        `No store file at "${path}". Give the path of a store an eventor or sequent run wrote, e.g. ./nightly.run.db.`,
+        { code: 'FLOW_STORE_MISSING' },
+      );
+    }
+    if (statSync(path).isDirectory()) {
+      throw new StoreError(`"${path}" is a folder; give the path of a store file, e.g. ./nightly.run.db.`, {
+        code: 'FLOW_STORE_OPEN',
+      });
+    }
+    let sqlite: Database.Database;
+    try {
+      sqlite = new Database(path, { readonly: true, fileMustExist: true });
+    } catch (cause) {
+      throw new StoreError(`Cannot open the store at "${path}": ${(cause as Error).message}.`, {
+        cause,
+        code: 'FLOW_STORE_OPEN',
+      });
+    }
+    try {
+      sqlite.pragma('busy_timeout = 5000');
+      checkReadableSchema(sqlite, path);
+      return new StoreReader(path, sqlite);
+    } catch (cause) {
+      sqlite.close();
+      if (cause instanceof StoreError) throw cause;
+      throw new StoreError(
+        `Cannot read the store at "${path}": ${(cause as Error).message}. Is it an eventor store file (SQLite)?`,
+        { cause, code: 'FLOW_STORE_OPEN' },
+      );
+    }
+  }
+
+  close(): void {
+    if (this.sqlite.open) this.sqlite.close();
+  }
+
+  /** Every run, oldest first, with the tasks of its current recovery counted. */
+  listRuns(): RunSummary[] {
+    const counts = this.db
+      .select({
+        runId: schema.tasks.runId,
+        success: sql<number>`sum(CASE WHEN ${schema.tasks.status} = 'success' AND ${schema.tasks.skipped} = 0 THEN 1 ELSE 0 END)`,
+        failure: sql<number>`sum(CASE WHEN ${schema.tasks.status} = 'failure' THEN 1 ELSE 0 END)`,
+        skipped: sql<number>`sum(CASE WHEN ${schema.tasks.status} = 'success' AND ${schema.tasks.skipped} = 1 THEN 1 ELSE 0 END)`,
+        pending: sql<number>`sum(CASE WHEN ${schema.tasks.status} NOT IN ('success', 'failure') THEN 1 ELSE 0 END)`,
+      })
+      .from(schema.tasks)
+      .innerJoin(
+        schema.runs,
+        and(eq(schema.runs.id, schema.tasks.runId), eq(schema.runs.recovery, schema.tasks.recovery)),
+      )
+      .groupBy(schema.tasks.runId)
+      .all();
+    const byRun = new Map(counts.map((row) => [row.runId, row]));
+    const delays = this.db
+      .select({ runId: schema.delays.runId, pending: sql<number>`count(*)` })
+      .from(schema.delays)
+      .innerJoin(
+        schema.runs,
+        and(eq(schema.runs.id, schema.delays.runId), eq(schema.runs.recovery, schema.delays.recovery)),
+      )
+      .where(eq(schema.delays.fired, 0))
+      .groupBy(schema.delays.runId)
+      .all();
+    const delaysByRun = new Map(delays.map((row) => [row.runId, row.pending]));
+    return this.db
+      .select()
+      .from(schema.runs)
+      .orderBy(asc(schema.runs.startedAt), asc(schema.runs.id))
+      .all()
+      .map((run) => {
+        const count = byRun.get(run.id);
+        return {
+          ...run,
+          success: count?.success ?? 0,
+          failure: count?.failure ?? 0,
+          skipped: count?.skipped ?? 0,
+          pending: count?.pending ?? 0,
+          delays: delaysByRun.get(run.id) ?? 0,
+          state: runState(run),
+        };
+      });
+  }
+
+  getRun(id: string): RunRow | undefined {
+    return this.db.select().from(schema.runs).where(eq(schema.runs.id, id)).get();
+  }
+
+  /** The run most recently started (the engine's "latest run"). */
+  latestRun(): RunRow | undefined {
+    return this.db
+      .select()
+      .from(schema.runs)
+      .orderBy(desc(schema.runs.startedAt), desc(schema.runs.id))
+      .limit(1)
+      .get();
+  }
+
+  /** Tasks of a run, oldest first, optionally filtered; `pending` in statuses stands for every unfinished one. */
+  tasks(runId: string, filter: TaskFilter = {}): TaskRow[] {
+    const conditions = [eq(schema.tasks.runId, runId)];
+    if (filter.statuses && filter.statuses.length > 0) {
+      const statuses = new Set<string>(filter.statuses);
+      if (statuses.delete('pending')) for (const status of UNFINISHED) statuses.add(status);
+      conditions.push(inArray(schema.tasks.status, [...statuses]));
+    }
+    if (filter.steps && filter.steps.length > 0)
+      conditions.push(inArray(schema.tasks.step, [...filter.steps]));
+    if (filter.recovery !== undefined) conditions.push(eq(schema.tasks.recovery, filter.recovery));
+    return this.db
+      .select()
+      .from(schema.tasks)
+      .where(and(...conditions))
+      .orderBy(asc(schema.tasks.ord))
+      .all() as TaskRow[];
+  }
+
+  /** Events fired in a recovery of a run (optionally in one sequence), in firing order. */
+  firedTriggers(runId: string, recovery: number, sequence?: string): TriggerRow[] {
+    const conditions = [eq(schema.triggers.runId, runId), eq(schema.triggers.recovery, recovery)];
+    if (sequence !== undefined) conditions.push(eq(schema.triggers.sequence, sequence));
+    return this.db
+      .select()
+      .from(schema.triggers)
+      .where(and(...conditions))
+      .orderBy(asc(schema.triggers.ord))
+      .all()
+      .map((row) => ({
+        event: row.event,
+        sequence: row.sequence,
+        recovery: row.recovery,
+        ord: row.ord,
+        acted: row.acted === 1,
+        createdAt: row.createdAt,
+      }));
+  }
+
+  /** Delays of a recovery of a run (optionally one sequence), fired or not, by due time. */
+  delays(runId: string, recovery: number, sequence?: string): DelayInfo[] {
+    const conditions = [eq(schema.delays.runId, runId), eq(schema.delays.recovery, recovery)];
+    if (sequence !== undefined) conditions.push(eq(schema.delays.sequence, sequence));
+    return this.db
+      .select()
+      .from(schema.delays)
+      .where(and(...conditions))
+      .orderBy(asc(schema.delays.dueAt), asc(schema.delays.id))
+      .all()
+      .map((row) => ({
+        assoc: row.assoc,
+        sequence: row.sequence,
+        recovery: row.recovery,
+        dueAt: row.dueAt,
+        fired: row.fired === 1,
+      }));
+  }
+
+  /** Delays of a run's recovery not yet fired, nearest first. */
+  pendingDelays(runId: string, recovery: number): DelayInfo[] {
+    return this.delays(runId, recovery).filter((delay) => !delay.fired);
+  }
+}
+
+const UNFINISHED: readonly TaskStatus[] = ['ready', 'allocate', 'fueled', 'active'];
+
+/** The flow's shape a run recorded, or undefined when run() was never called on it. */
+export function runShape(run: RunRow): FlowShape | undefined {
+  if (run.shape === null) return undefined;
+  const shape = JSON.parse(run.shape) as Partial<FlowShape>;
+  return { events: shape.events ?? [], steps: shape.steps ?? [], assocs: shape.assocs ?? [] };
+}
+
+/** The key the engine stores a delayed assoc under (FlowDefinition.addAssoc builds the same). */
+export function assocKey(assoc: FlowShape['assocs'][number]): string {
+  return `${assoc.event}->${assoc.targets.map((t) => `${t.kind}:${t.name}`).join(',')}@${assoc.delayMs ?? 0}`;
+}
+
+/**
+ * A run's status as a reader should see it: a run stored as 'running' whose lease holder is gone
+ * (killed, or the program ended without run() finishing) is 'interrupted'.
+ */
+export function runState(run: RunRow): string {
+  if (run.status !== 'running') return run.status;
+  return leaseHolderAlive(run) ? 'running' : 'interrupted';
+}
+
+/** True while a live process holds the run (another machine's lease is taken as live). */
+export function leaseHolderAlive(run: RunRow): boolean {
+  if (run.leasePid === null) return false;
+  if (run.leaseHost !== hostname()) return true;
+  try {
+    process.kill(run.leasePid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Refuses a file without eventor's tables, and one written by a newer schema than this package ships. */
+function checkReadableSchema(sqlite: Database.Database, path: string): void {
+  const tables = new Set(
+    sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[],
+  );
+  const missing = ['runs', 'tasks', 'triggers', 'delays'].filter((name) => !tables.has(name));
+  if (missing.length > 0) {
+    throw new StoreError(
+      `"${path}" is not an eventor store: it has no ${missing.join(', ')} table${missing.length > 1 ? 's' : ''}. ` +
+        'Give the store file an eventor or sequent run wrote (the `store` option, default <name>.run.db).',
+      { code: 'FLOW_STORE_NOT_EVENTOR' },
+    );
+  }
+  if (!tables.has('__drizzle_migrations')) return;
+  const applied = sqlite.prepare('SELECT max(created_at) FROM __drizzle_migrations').pluck().get() as
+    | number
+    | null;
+  const journal = JSON.parse(readFileSync(`${MIGRATIONS_FOLDER}/meta/_journal.json`, 'utf8')) as {
+    entries: Array<{ when: number }>;
+  };
+  const shipped = Math.max(...journal.entries.map((entry) => entry.when));
+  if (applied !== null && applied > shipped) {
+    throw new StoreError(
+      `The store at "${path}" was written by a newer version of @flow/eventor (schema from ${new Date(applied).toISOString()}, ` +
+        `this version reads schemas up to ${new Date(shipped).toISOString()}). Upgrade @flow/eventor to read it.`,
+      { code: 'FLOW_STORE_NEWER' },
+    );
+  }
+}
