@@ -1,0 +1,182 @@
+import type { Expr } from '../model/expression.js';
+import type { FlowShape } from '../model/flow.js';
+import { formatDelay } from './format.js';
+
+/** What a step's tasks came to, for colouring: the worst status among its latest tasks. */
+export type StepState = 'success' | 'skipped' | 'failure' | 'active' | 'waiting';
+
+export interface GraphNode {
+  id: string;
+  kind: 'event' | 'step' | 'and' | 'or';
+  /** The event or step name; 'and' / 'or' for expression nodes. */
+  name: string;
+  state?: StepState;
+}
+
+export interface GraphEdge {
+  from: string;
+  to: string;
+  /** assoc: event -> step/event; expr: an expression's input; trigger: step status -> event. */
+  kind: 'assoc' | 'expr' | 'trigger';
+  /** The delay of an assoc, or the status of a trigger. */
+  label?: string;
+}
+
+export interface FlowGraph {
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}
+
+/** Turns a flow's shape into nodes and edges; `states` colours steps by what their tasks came to. */
+export function buildGraph(shape: FlowShape, states?: ReadonlyMap<string, StepState>): FlowGraph {
+  const nodes: GraphNode[] = [];
+  const edges: GraphEdge[] = [];
+  const events = new Map<string, string>();
+  const steps = new Map<string, string>();
+  let ops = 0;
+
+  const eventId = (name: string): string => {
+    let id = events.get(name);
+    if (id === undefined) {
+      id = `e${events.size}`;
+      events.set(name, id);
+      nodes.push({ id, kind: 'event', name });
+    }
+    return id;
+  };
+  const stepId = (name: string): string => {
+    let id = steps.get(name);
+    if (id === undefined) {
+      id = `s${steps.size}`;
+      steps.set(name, id);
+      const node: GraphNode = { id, kind: 'step', name };
+      const state = states?.get(name);
+      if (state) node.state = state;
+      nodes.push(node);
+    }
+    return id;
+  };
+  /** The node an expression's value flows out of: the event itself, or a new and/or node. */
+  const exprNode = (expr: Expr): string => {
+    if (expr.op === 'event') return eventId(expr.name);
+    const id = `x${ops++}`;
+    nodes.push({ id, kind: expr.op, name: expr.op });
+    for (const item of expr.items) edges.push({ from: exprNode(item), to: id, kind: 'expr' });
+    return id;
+  };
+
+  for (const event of shape.events) eventId(event.name);
+  for (const step of shape.steps) stepId(step.name);
+  for (const event of shape.events) {
+    if (event.expr) edges.push({ from: exprNode(event.expr), to: eventId(event.name), kind: 'expr' });
+  }
+  for (const assoc of shape.assocs) {
+    for (const target of assoc.targets) {
+      const edge: GraphEdge = {
+        from: eventId(assoc.event),
+        to: target.kind === 'step' ? stepId(target.name) : eventId(target.name),
+        kind: 'assoc',
+      };
+      if (assoc.delayMs) edge.label = formatDelay(assoc.delayMs);
+      edges.push(edge);
+    }
+  }
+  for (const step of shape.steps) {
+    for (const [status, fired] of Object.entries(step.triggers ?? {})) {
+      for (const event of fired) {
+        edges.push({ from: stepId(step.name), to: eventId(event), kind: 'trigger', label: status });
+      }
+    }
+  }
+  return { nodes, edges };
+}
+
+const STATE_STYLE: Record<StepState, { fill: string; stroke: string }> = {
+  success: { fill: '#d3f9d8', stroke: '#2b8a3e' },
+  skipped: { fill: '#e9ecef', stroke: '#495057' },
+  failure: { fill: '#ffe3e3', stroke: '#c92a2a' },
+  active: { fill: '#fff3bf', stroke: '#e67700' },
+  waiting: { fill: '#d0ebff', stroke: '#1971c2' },
+};
+
+/** Mermaid flowchart text; names are quoted and escaped, so any event or step name is safe. */
+export function renderMermaid(graph: FlowGraph): string {
+  const lines = ['flowchart LR'];
+  for (const node of graph.nodes) {
+    const label = mermaidText(node.name) + (node.state ? `<br/>${node.state}` : '');
+    if (node.kind === 'event') lines.push(`  ${node.id}(["${label}"])`);
+    else if (node.kind === 'step') lines.push(`  ${node.id}["${label}"]`);
+    else lines.push(`  ${node.id}(("${label}"))`);
+  }
+  for (const edge of graph.edges) {
+    const arrow = edge.kind === 'expr' ? '-.->' : edge.kind === 'trigger' ? '==>' : '-->';
+    const label = edge.label === undefined ? '' : `|"${mermaidText(edge.label)}"|`;
+    lines.push(`  ${edge.from} ${arrow}${label} ${edge.to}`);
+  }
+  const used = new Set(graph.nodes.map((node) => node.state).filter((state) => state !== undefined));
+  for (const state of used) {
+    const style = STATE_STYLE[state];
+    lines.push(`  classDef ${state} fill:${style.fill},stroke:${style.stroke},color:#212529`);
+  }
+  for (const state of used) {
+    const ids = graph.nodes.filter((node) => node.state === state).map((node) => node.id);
+    lines.push(`  class ${ids.join(',')} ${state}`);
+  }
+  return lines.join('\n');
+}
+
+/** Graphviz DOT text; render with `dot -Tsvg`. */
+export function renderDot(graph: FlowGraph, title = 'flow'): string {
+  const lines = [
+    `digraph ${dotString(title)} {`,
+    '  rankdir=LR;',
+    '  node [fontname="Helvetica", fontsize=11];',
+    '  edge [fontname="Helvetica", fontsize=9];',
+  ];
+  for (const node of graph.nodes) {
+    const attrs: string[] = [];
+    const label = node.name + (node.state ? `\n${node.state}` : '');
+    attrs.push(`label=${dotString(label)}`);
+    if (node.kind === 'event') attrs.push('shape=ellipse');
+    else if (node.kind === 'step') attrs.push('shape=box', 'style="rounded,filled"', 'fillcolor="#ffffff"');
+    else attrs.push('shape=circle', 'fontsize=9', 'width=0.4', 'fixedsize=true');
+    if (node.state) {
+      const style = STATE_STYLE[node.state];
+      attrs.splice(
+        attrs.indexOf('fillcolor="#ffffff"'),
+        1,
+        `fillcolor="${style.fill}"`,
+        `color="${style.stroke}"`,
+      );
+    }
+    lines.push(`  ${node.id} [${attrs.join(', ')}];`);
+  }
+  for (const edge of graph.edges) {
+    const attrs: string[] = [];
+    if (edge.label !== undefined) attrs.push(`label=${dotString(edge.label)}`);
+    if (edge.kind === 'expr') attrs.push('style=dotted', 'arrowhead=empty');
+    if (edge.kind === 'trigger') {
+      attrs.push('style=bold');
+      if (edge.label === 'failure') attrs.push('color="#c92a2a"');
+      else if (edge.label === 'success') attrs.push('color="#2b8a3e"');
+    }
+    if (edge.kind === 'assoc' && edge.label !== undefined) attrs.push('style=dashed');
+    lines.push(`  ${edge.from} -> ${edge.to}${attrs.length > 0 ? ` [${attrs.join(', ')}]` : ''};`);
+  }
+  lines.push('}');
+  return lines.join('\n');
+}
+
+/** Mermaid entity codes for the characters that would end or confuse a quoted label. */
+function mermaidText(text: string): string {
+  return text
+    .replace(/#/g, '#35;')
+    .replace(/"/g, '#quot;')
+    .replace(/</g, '#lt;')
+    .replace(/>/g, '#gt;')
+    .replace(/\r?\n/g, ' ');
+}
+
+function dotString(text: string): string {
+  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, '\\n')}"`;
+}

@@ -1,0 +1,175 @@
+import { parseArgs } from 'node:util';
+import type { SerializedError } from '../errors.js';
+import { runState, StoreReader } from '../store/inspect.js';
+import type { TaskRow } from '../store/store.js';
+import {
+  type Command,
+  findRun,
+  type Io,
+  integerArg,
+  parseOrUsage,
+  positionals,
+  UsageError,
+} from './command.js';
+import { firstLine, formatDuration, formatTime, paint, table } from './format.js';
+
+const STATUSES = ['ready', 'allocate', 'fueled', 'active', 'success', 'failure', 'pending', 'skipped'];
+
+const HELP = `Usage: eventor show <store> [runId] [--status S]... [--step NAME]... [--recovery N] [--json]
+
+Prints the tasks of a run (default: the latest run), every recovery, oldest first: step, sequence,
+recovery, status, attempts, duration (from the task's creation to its last change, waiting for
+resources included), whether recovery skipped it, and the first line of its error.
+
+Options:
+  --status S     only tasks with this status: ${STATUSES.join(', ')}
+                 (pending = not finished; skipped = skipped by recovery); repeat for several
+  --step NAME    only tasks of this step; repeat for several
+  --recovery N   only tasks of recovery N
+  --json         print an array of task records (full error and result) instead of a table
+  -h, --help     show this help`;
+
+/** One task as `show --json` prints it. */
+export interface TaskJson {
+  runId: string;
+  step: string;
+  sequence: string;
+  recovery: number;
+  status: string;
+  attempts: number;
+  skipped: boolean;
+  durationMs: number | null;
+  createdAt: string;
+  updatedAt: string;
+  result?: unknown;
+  error?: SerializedError;
+}
+
+export const showCommand: Command = {
+  name: 'show',
+  summary: "print a run's tasks: status, attempts, duration, errors",
+  help: HELP,
+  run(args: string[], io: Io): number {
+    const { values, positionals: given } = parseOrUsage('show', () =>
+      parseArgs({
+        args,
+        allowPositionals: true,
+        strict: true,
+        options: {
+          status: { type: 'string', multiple: true },
+          step: { type: 'string', multiple: true },
+          recovery: { type: 'string' },
+          json: { type: 'boolean' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      }),
+    );
+    if (values.help) {
+      io.out(HELP);
+      return 0;
+    }
+    const [storePath, runId] = positionals('show', given, { required: ['store'], optional: ['runId'] }) as [
+      string,
+      string | undefined,
+    ];
+    for (const status of values.status ?? []) {
+      if (!STATUSES.includes(status)) {
+        throw new UsageError(`--status must be one of ${STATUSES.join(', ')}; got "${status}"`, 'show');
+      }
+    }
+    const recovery = integerArg('show', 'recovery', values.recovery);
+    const reader = StoreReader.open(storePath);
+    try {
+      const run = findRun(reader, runId);
+      const statuses = values.status ?? [];
+      // skipped is a flag, not a stored status: filter for it here, and for the rest in SQL
+      const inSql = !statuses.includes('skipped');
+      let rows = reader.tasks(run.id, { statuses: inSql ? statuses : [], steps: values.step, recovery });
+      if (!inSql) rows = rows.filter((row) => statuses.some((status) => hasStatus(row, status)));
+      if (values.json) {
+        io.out(JSON.stringify(rows.map(toJson), null, 2));
+        return 0;
+      }
+      const state = runState(run);
+      io.out(
+        `Run ${run.id} (${run.name}) · ${paint(state, state, io.color)} · recovery ${run.recovery} · ` +
+          `started ${formatTime(run.startedAt)} · ${rows.length} task${rows.length === 1 ? '' : 's'}` +
+          (values.status || values.step || recovery !== undefined ? ' matching' : ''),
+      );
+      if (rows.length === 0) return 0;
+      io.out(
+        table(
+          [
+            { header: 'STEP' },
+            { header: 'SEQUENCE' },
+            { header: 'RECOVERY', align: 'right' },
+            { header: 'STATUS' },
+            { header: 'ATTEMPTS', align: 'right' },
+            { header: 'DURATION', align: 'right' },
+            { header: 'SKIPPED' },
+            { header: 'ERROR' },
+          ],
+          rows.map((row) => [
+            row.step,
+            row.sequence,
+            String(row.recovery),
+            paint(row.skipped ? 'skipped' : row.status, row.status, io.color),
+            String(row.attempts),
+            taskDuration(row, io.now),
+            row.skipped ? 'yes' : '',
+            errorSummary(row),
+          ]),
+          io.isTTY ? io.columns : undefined,
+        ),
+      );
+      return 0;
+    } finally {
+      reader.close();
+    }
+  },
+};
+
+function hasStatus(row: TaskRow, status: string): boolean {
+  if (status === 'skipped') return row.skipped === 1;
+  if (status === 'pending') return !finished(row);
+  return row.status === status;
+}
+
+function finished(row: TaskRow): boolean {
+  return row.status === 'success' || row.status === 'failure';
+}
+
+function taskDuration(row: TaskRow, now: number): string {
+  if (row.skipped) return '-';
+  if (finished(row)) return formatDuration(row.updatedAt - row.createdAt);
+  return row.status === 'active' ? `${formatDuration(now - row.createdAt)}+` : '-';
+}
+
+/** The first line of the stored error's message (a retrying task keeps its last attempt's error). */
+export function errorSummary(row: TaskRow): string {
+  if (row.error === null) return '';
+  try {
+    const error = JSON.parse(row.error) as SerializedError;
+    return firstLine(error.message);
+  } catch {
+    return firstLine(row.error);
+  }
+}
+
+function toJson(row: TaskRow): TaskJson {
+  const record: TaskJson = {
+    runId: row.runId,
+    step: row.step,
+    sequence: row.sequence,
+    recovery: row.recovery,
+    status: row.status,
+    attempts: row.attempts,
+    skipped: row.skipped === 1,
+    durationMs: finished(row) && row.skipped === 0 ? row.updatedAt - row.createdAt : null,
+    createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
+  };
+  if (row.result !== null) record.result = JSON.parse(row.result);
+  if (row.error !== null) record.error = JSON.parse(row.error) as SerializedError;
+  return record;
+}
