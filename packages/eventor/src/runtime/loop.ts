@@ -398,6 +398,15 @@ export class RunLoop {
 
   /** Starts ready tasks in the order they became ready, within caps and pools. */
   private startReady(): void {
+    // a step that ends within the scan (a no-op) may release what a task earlier in the queue waits for
+    let releases: number;
+    do {
+      releases = this.resources.releases;
+      this.scanReady();
+    } while (this.resources.releases !== releases && this.readyCount > 0);
+  }
+
+  private scanReady(): void {
     if (this.readyCount === 0 || this.stoppedByException || this.stopReason !== undefined) return;
     let blockedPools: Set<ResourcePool> | undefined;
     const queue = this.readyQueue;

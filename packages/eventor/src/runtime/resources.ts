@@ -7,6 +7,8 @@ import type { ResourceClaim } from '../model/step.js';
  */
 export class ResourceLedger {
   private readonly held = new Map<ResourcePool, number>();
+  /** Counts releases, so a scan of waiting tasks can tell that resources came back during it. */
+  releases = 0;
 
   /** Takes every claim or none, so two tasks never deadlock holding half of what they need. */
   tryAcquireAll(claims: readonly ResourceClaim[]): boolean {
@@ -21,6 +23,7 @@ export class ResourceLedger {
   releaseAll(claims: readonly ResourceClaim[]): void {
     for (const [pool, amount] of claims) {
       if (amount <= 0) continue;
+      this.releases += 1;
       this.held.set(pool, Math.max(0, (this.held.get(pool) ?? 0) - amount));
       pool.give(amount);
     }

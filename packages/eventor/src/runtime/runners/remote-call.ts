@@ -11,6 +11,19 @@ import {
   toRemoteError,
 } from './remote.js';
 
+/** Exports loaded in this thread or process: a pooled worker imports a step module once. */
+const loaded = new Map<string, (...args: unknown[]) => unknown>();
+
+async function loadCached(message: RunMessage): Promise<(...args: unknown[]) => unknown> {
+  const key = `${message.url}\u0000${message.exportName}`;
+  let func = loaded.get(key);
+  if (func === undefined) {
+    func = await loadExport(message.stepName, message.url, message.exportName);
+    loaded.set(key, func);
+  }
+  return func;
+}
+
 /**
  * Calls a module step on the far side of a worker thread or child process, inside its own step
  * context: the entry script imports this file from the same tree as the package's index, so the
@@ -23,7 +36,7 @@ export async function callStep(
 ): Promise<DoneMessage> {
   const { id } = message;
   try {
-    const func = await loadExport(message.stepName, message.url, message.exportName);
+    const func = await loadCached(message);
     const context: StepContext = {
       ...message.identity,
       signal,
