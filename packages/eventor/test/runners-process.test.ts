@@ -121,11 +121,17 @@ describe('process steps', () => {
     expect(message).toMatch(/last lines of stderr:[\s\S]*heap out of memory/);
   });
 
-  it('fails a step whose result cannot cross back to the engine', async () => {
-    const { ev } = flow({ result: processStep('returnsFunction') });
+  it('fails a step whose result or args cannot cross between the engine and the child', async () => {
+    const { ev } = flow(
+      { result: processStep('returnsFunction'), args: processStep('add', { args: [() => 1, 2] }) },
+      { config: { stopOnException: false } },
+    );
     await ev.run();
-    expect(ev.tasks()[0]?.error?.message).toMatch(
+    expect(ev.tasks({ step: 'result' })[0]?.error?.message).toMatch(
       /returned a value that cannot be sent back from a child process/,
+    );
+    expect(ev.tasks({ step: 'args' })[0]?.error?.message).toMatch(
+      /its args cannot be sent to a child process/,
     );
   });
 
