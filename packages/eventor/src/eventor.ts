@@ -14,6 +14,7 @@ import {
   TASK_CONSTRUCTS,
   type TaskConstruct,
 } from './model/step.js';
+import { combineObservers, createProgressView } from './progress/index.js';
 import { now } from './runtime/clock.js';
 import { RunLoop } from './runtime/loop.js';
 import type { RunObserver } from './runtime/observer.js';
@@ -275,8 +276,9 @@ export class Eventor {
       now(),
     );
     this.shapeWritten = shape;
+    const view = options.progress ? createProgressView({ logger: this.logger }) : undefined;
     const loop = new RunLoop({
-      observer: options.observer,
+      observer: view ? combineObservers(view, options.observer) : options.observer,
       flow: this.flow,
       store: this.store,
       runId: run.id,
@@ -296,6 +298,7 @@ export class Eventor {
       );
       return { ...outcome, runId: run.id, recovery: run.recovery };
     } finally {
+      view?.close();
       removeSignalHandlers();
       this.releaseLease();
     }
