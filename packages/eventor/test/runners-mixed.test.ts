@@ -2,7 +2,7 @@ import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Eventor, type EventorOptions, StepStatus } from '../src/index.js';
-import { runnerStats } from '../src/runtime/runners/index.js';
+import { disposeRunners, runnerStats } from '../src/runtime/runners/index.js';
 import { fixture, pidAlive, STEPS, tempDir, waitFor } from './fixtures/harness.js';
 
 const cleanups: Array<() => void> = [];
@@ -141,13 +141,13 @@ describe('mixed flows', () => {
       expect(byStep[step]?.status).toBe('failure');
       expect(byStep[step]?.error?.message).toContain('stopped: stopped by the stopper step');
     }
+    // disposeRunners returns once every child and worker told to end has gone, and the idle pool with them
     const pids = [processPid, commandPid].map((file) => Number(readFileSync(file, 'utf8')));
-    await waitFor(
-      () => pids.every((pid) => !pidAlive(pid)),
-      1_500,
-      'the process and command children to be gone',
-    );
-    await waitFor(() => runnerStats().busyWorkers === 0, 4_000, 'the blocked worker to be terminated');
+    const disposing = Date.now();
+    await disposeRunners();
+    expect(Date.now() - disposing).toBeLessThan(4_000);
+    expect(pids.filter(pidAlive)).toEqual([]);
+    expect(runnerStats()).toEqual({ workers: 0, busyWorkers: 0, waitingForWorker: 0, children: 0 });
     first.close();
 
     const second = build({ runMode: 'recover' });

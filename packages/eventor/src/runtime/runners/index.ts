@@ -4,7 +4,7 @@ import { runCommand } from './command.js';
 import { runInline, runModuleInline } from './inline.js';
 import { runInProcess } from './process.js';
 import type { StepRunner } from './types.js';
-import { runInWorker, workerPool } from './worker.js';
+import { abortedWorkersEnded, runInWorker, workerPool } from './worker.js';
 
 export type { CommandResult } from './command.js';
 export { ChildExitError } from './errors.js';
@@ -49,7 +49,8 @@ export function selectRunner(
  * and children still busy with another run's steps are left alone; the pool refills on demand.
  */
 export async function disposeRunners(): Promise<void> {
-  await Promise.all([workerPool.dispose(), childrenTerminated()]);
+  const workers = abortedWorkersEnded().then(() => workerPool.dispose());
+  await Promise.all([workers, childrenTerminated()]);
 }
 
 /** Pooled workers and live child processes (for tests and diagnostics). */

@@ -11,6 +11,14 @@ export const workerPool = new WorkerPool(() => entryPath('worker-entry'));
 
 let nextCallId = 1;
 
+/** Aborted worker steps not yet ended (they finish, or their worker is terminated after the grace). */
+const aborting = new Set<Promise<void>>();
+
+/** Resolves when every worker step aborted so far has ended. */
+export async function abortedWorkersEnded(): Promise<void> {
+  while (aborting.size > 0) await Promise.all([...aborting]);
+}
+
 /**
  * Runs a module step's export in a pooled worker thread (`taskConstruct: 'worker'`). Args and the
  * result cross by structured clone; a thrown error comes back with its name, message, stack and code.
@@ -26,10 +34,12 @@ export async function runInWorker(invocation: StepInvocation): Promise<unknown> 
   return new Promise((resolve, reject) => {
     const id = nextCallId++;
     let graceTimer: NodeJS.Timeout | undefined;
+    let ended: (() => void) | undefined;
 
     const settle = (keepWorker: boolean, outcome: () => void) => {
       pooled.task = undefined;
       if (graceTimer !== undefined) clearTimeout(graceTimer);
+      ended?.();
       signal.removeEventListener('abort', onAbort);
       if (keepWorker) workerPool.release(pooled);
       else workerPool.discard(pooled);
@@ -55,6 +65,11 @@ export async function runInWorker(invocation: StepInvocation): Promise<unknown> 
     };
 
     const onAbort = () => {
+      const done = new Promise<void>((resolve) => {
+        ended = resolve;
+      });
+      aborting.add(done);
+      void done.then(() => aborting.delete(done));
       post(pooled, { type: 'abort', id, reason: toRemoteError(signal.reason) });
       graceTimer = setTimeout(() => settle(false, () => reject(signal.reason)), KILL_GRACE_MS);
     };
