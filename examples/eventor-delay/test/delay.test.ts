@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildDelayFlow } from '../src/flow.js';
 import { main } from '../src/main.js';
 
-const DELAY = 300;
+const DELAY = 600;
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -16,22 +16,24 @@ describe('runMode continue', () => {
   it('keeps fired triggers and finished tasks, and fires a delay once it is due', async () => {
     const box = sandbox();
     const calls: string[] = [];
-    const first = delayedPair(box, calls, 60);
+    const first = delayedPair(box, calls, 300);
     first.ev.triggerEvent(first.go, 1);
     const r0 = await first.ev.run({ maxLoops: 1 });
     first.ev.close();
     expect(r0.status).toBe('incomplete');
     expect(calls).toEqual(['first']);
 
-    const early = delayedPair(box, calls, 60, { runMode: 'continue' });
+    const early = delayedPair(box, calls, 300, { runMode: 'continue' });
     expect(early.ev.triggerEvent(early.go, 1)).toBe(false);
     const r1 = await early.ev.run({ maxLoops: 1 });
+    const wait = early.ev.pending().nextDelayIn;
     early.ev.close();
     expect(r1).toMatchObject({ status: 'incomplete', runId: r0.runId, recovery: 0 });
     expect(calls).toEqual(['first']);
 
-    await sleep(80);
-    const late = delayedPair(box, calls, 60, { runMode: 'continue' });
+    expect(wait).toBeGreaterThan(0);
+    await sleep(wait! + 20);
+    const late = delayedPair(box, calls, 300, { runMode: 'continue' });
     expect(late.ev.triggerEvent(late.go, 1)).toBe(false);
     const r2 = await late.ev.run({ maxLoops: 1 });
 
@@ -97,24 +99,24 @@ describe('runMode continue', () => {
   it('continues the given runId, not the latest run', async () => {
     const box = sandbox();
     const calls: string[] = [];
-    const a = delayedPair(box, calls, 40, { runId: 'z-first' });
+    const a = delayedPair(box, calls, 200, { runId: 'z-first' });
     a.ev.triggerEvent(a.go, 1);
     await a.ev.run({ maxLoops: 1 });
     a.ev.close();
     await sleep(5);
-    const b = delayedPair(box, calls, 40, { runId: 'a-second' });
+    const b = delayedPair(box, calls, 200, { runId: 'a-second' });
     b.ev.triggerEvent(b.go, 1);
     await b.ev.run({ maxLoops: 1 });
     b.ev.close();
     expect(calls).toEqual(['first', 'first']);
 
-    const cont = delayedPair(box, calls, 40, { runMode: 'continue', runId: 'z-first' });
+    const cont = delayedPair(box, calls, 200, { runMode: 'continue', runId: 'z-first' });
     const result = await cont.ev.run();
     cont.ev.close();
 
     expect(result).toMatchObject({ runId: 'z-first', status: 'success' });
     expect(calls).toEqual(['first', 'first', 'second']);
-    const latest = delayedPair(box, calls, 40, { runMode: 'continue' });
+    const latest = delayedPair(box, calls, 200, { runMode: 'continue' });
     expect(latest.ev.runId).toBe('a-second');
     expect(latest.ev.pending().count).toBe(1);
   });

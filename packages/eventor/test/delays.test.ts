@@ -36,7 +36,7 @@ describe('delayed assocs', () => {
     const first = marks.get('first')![0]!;
     const second = marks.get('second')![0]!;
     expect(second - first).toBeGreaterThanOrEqual(79);
-    expect(second - first).toBeLessThan(80 + 150);
+    expect(second - first).toBeLessThan(80 + 250);
     expect(elapsed).toBeGreaterThanOrEqual(79);
   });
 
@@ -107,7 +107,7 @@ describe('delayed assocs', () => {
     first.ev.close();
 
     expect(before.count).toBe(1);
-    expect(before.nextDelayIn).toBeGreaterThan(300);
+    expect(before.nextDelayIn).toBeGreaterThan(200);
     expect(before.nextDelayIn).toBeLessThanOrEqual(400);
 
     await sleep(50);
@@ -138,7 +138,7 @@ describe('delayed assocs', () => {
     first.ev.close();
     const firstAt = marks.get('first')![0]!;
 
-    await sleep(150);
+    await sleep(250);
     const cont = delayedPair(box, marks, 300, { runMode: 'continue' });
     cont.ev.triggerEvent(cont.go, 1);
     const result = await cont.ev.run();
@@ -146,8 +146,8 @@ describe('delayed assocs', () => {
     expect(result.status).toBe('success');
     const secondAt = marks.get('second')![0]!;
     expect(secondAt - firstAt).toBeGreaterThanOrEqual(299);
-    // a due time recomputed at the continue would put it at about 450 ms
-    expect(secondAt - firstAt).toBeLessThan(400);
+    // a due time recomputed at the continue would put it at 550 ms or later
+    expect(secondAt - firstAt).toBeLessThan(500);
   });
 
   it('keeps the original due time of a pending delay in a recover run', async () => {
@@ -159,7 +159,7 @@ describe('delayed assocs', () => {
     first.ev.close();
     const firstAt = marks.get('first')![0]!;
 
-    await sleep(150);
+    await sleep(250);
     const recover = delayedPair(box, marks, 300, { runMode: 'recover' });
     recover.ev.triggerEvent(recover.go, 1);
     const result = await recover.ev.run();
@@ -168,23 +168,24 @@ describe('delayed assocs', () => {
     expect(marks.get('first')).toHaveLength(1);
     const secondAt = marks.get('second')![0]!;
     expect(secondAt - firstAt).toBeGreaterThanOrEqual(299);
-    expect(secondAt - firstAt).toBeLessThan(400);
+    expect(secondAt - firstAt).toBeLessThan(500);
   });
 
   it('fires a delay that fell due while no process was running, at once in the next run', async () => {
     const box = sandbox();
     const marks = new Map<string, number[]>();
-    const first = delayedPair(box, marks, 50);
+    const first = delayedPair(box, marks, 300);
     first.ev.triggerEvent(first.go, 1);
     await first.ev.run({ maxLoops: 1 });
     first.ev.close();
-    await sleep(100);
+    await sleep(350);
 
-    const cont = delayedPair(box, marks, 50, { runMode: 'continue' });
+    const cont = delayedPair(box, marks, 300, { runMode: 'continue' });
     const began = Date.now();
     await cont.ev.run();
 
     expect(marks.get('second')).toHaveLength(1);
-    expect(marks.get('second')![0]! - began).toBeLessThan(40);
+    // not a fresh 300 ms wait from this run's start
+    expect(marks.get('second')![0]! - began).toBeLessThan(200);
   });
 });

@@ -103,8 +103,8 @@ describe('Eventor.run', () => {
     const gaps = starts.slice(1).map((start, i) => start - (ends[i] as number));
     const sortedGaps = [...gaps].sort((x, y) => x - y);
     const medianGap = sortedGaps[Math.floor(sortedGaps.length / 2)] as number;
-    expect(medianGap).toBeLessThan(10);
-    expect(total).toBeLessThan(200 * 10);
+    expect(medianGap).toBeLessThan(25);
+    expect(total).toBeLessThan(200 * 25);
   });
 
   it('wakes as soon as an async step ends, not on a timer', async () => {
@@ -135,7 +135,7 @@ describe('Eventor.run', () => {
     ev.triggerEvent(go, 1);
     await ev.run();
 
-    expect(marks.fastStart! - marks.slowEnd!).toBeLessThan(30);
+    expect(marks.fastStart! - marks.slowEnd!).toBeLessThan(50);
   });
 
   it('may be called again on the same instance and goes on with the same run', async () => {
@@ -195,19 +195,19 @@ describe('Eventor.run with maxLoops', () => {
     const go = ev.addEvent('go');
     const later = ev.addEvent('later');
     ev.addAssoc(go, ev.addStep('now', { func: () => calls.push('now'), triggers: { success: later } }));
-    ev.addAssoc(later, ev.addStep('later', { func: () => calls.push('later') }), { delay: 150 });
+    ev.addAssoc(later, ev.addStep('later', { func: () => calls.push('later') }), { delay: 500 });
 
     ev.triggerEvent(go, 1);
     const began = performance.now();
     const result = await ev.run({ maxLoops: 1 });
 
-    expect(performance.now() - began).toBeLessThan(150);
+    expect(performance.now() - began).toBeLessThan(400);
     expect(result).toMatchObject({ ok: true, status: 'incomplete' });
     expect(calls).toEqual(['now']);
     const pending = ev.pending();
     expect(pending.count).toBe(1);
     expect(pending.nextDelayIn).toBeGreaterThan(0);
-    expect(pending.nextDelayIn).toBeLessThanOrEqual(150);
+    expect(pending.nextDelayIn).toBeLessThanOrEqual(500);
   });
 
   it('acts on a delay that became due since the last pass', async () => {
@@ -215,12 +215,12 @@ describe('Eventor.run with maxLoops', () => {
     const ev = box.eventor();
     const calls: string[] = [];
     const go = ev.addEvent('go');
-    ev.addAssoc(go, ev.addStep('later', { func: () => calls.push('later') }), { delay: 40 });
+    ev.addAssoc(go, ev.addStep('later', { func: () => calls.push('later') }), { delay: 150 });
 
     ev.triggerEvent(go, 1);
     expect((await ev.run({ maxLoops: 1 })).status).toBe('incomplete');
     expect(calls).toEqual([]);
-    await sleep(60);
+    await sleep(200);
     const result = await ev.run({ maxLoops: 1 });
 
     expect(result.status).toBe('success');
@@ -237,9 +237,9 @@ describe('Eventor.run with maxLoops', () => {
     const third = ev.addEvent('third');
     ev.addAssoc(go, ev.addStep('a', { func: () => calls.push('a'), triggers: { success: second } }));
     ev.addAssoc(second, ev.addStep('b', { func: () => calls.push('b'), triggers: { success: third } }), {
-      delay: 30,
+      delay: 150,
     });
-    ev.addAssoc(third, ev.addStep('c', { func: () => calls.push('c') }), { delay: 30 });
+    ev.addAssoc(third, ev.addStep('c', { func: () => calls.push('c') }), { delay: 150 });
 
     ev.triggerEvent(go, 1);
     const result = await ev.run({ maxLoops: 2 });
