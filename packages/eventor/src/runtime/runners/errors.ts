@@ -18,8 +18,9 @@ export class ChildExitError extends FlowError {
       stdoutTail: string[];
       stderrTail: string[];
     },
+    cause?: unknown,
   ) {
-    super(message, { code: details.signal === null ? 'FLOW_CHILD_EXIT' : 'FLOW_CHILD_SIGNAL' });
+    super(message, { code: details.signal === null ? 'FLOW_CHILD_EXIT' : 'FLOW_CHILD_SIGNAL', cause });
     this.exitCode = details.exitCode;
     this.signal = details.signal;
     this.stdoutTail = details.stdoutTail;

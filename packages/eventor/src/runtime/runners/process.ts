@@ -53,7 +53,10 @@ export function runInProcess(invocation: StepInvocation): Promise<unknown> {
       logLines(child.stderr as NonNullable<ChildProcess['stderr']>, 'stderr', logger, stderrTail),
     ]);
     let done: DoneMessage | undefined;
-    let failure: unknown;
+    /** Our own refusal to start the step (args that cannot cross); the child was ended for it. */
+    let argsError: FlowDefinitionError | undefined;
+    /** The child could not be started, or its IPC channel failed. */
+    let childError: Error | undefined;
     let settled = false;
 
     const finish = async (exitCode: number | null, exitSignal: NodeJS.Signals | null) => {
@@ -64,15 +67,24 @@ export function runInProcess(invocation: StepInvocation): Promise<unknown> {
       if (signal.aborted) reject(signal.reason);
       else if (done?.ok) resolve(done.value);
       else if (done) reject(fromRemoteThrown(done.error));
-      else if (failure !== undefined) reject(failure);
-      else {
+      else if (argsError !== undefined) reject(argsError);
+      else if (child.pid === undefined) {
+        reject(
+          new FlowError(`Step "${step.name}": cannot start its child process: ${childError?.message}`, {
+            code: 'FLOW_CHILD_START',
+            cause: childError,
+          }),
+        );
+      } else {
         const stderr = stderrTail.toArray();
         const stdout = stdoutTail.toArray();
+        const channel = childError === undefined ? '' : ` (its IPC channel failed: ${childError.message})`;
         reject(
           new ChildExitError(
-            `The child process of step "${step.name}" ${describeExit(exitCode, exitSignal)} before the step returned` +
+            `The child process of step "${step.name}" ${describeExit(exitCode, exitSignal)} before the step returned${channel}` +
               (stderr.length > 0 ? formatTail('stderr', stderr) : formatTail('stdout', stdout)),
             { exitCode, signal: exitSignal, stdoutTail: stdout, stderrTail: stderr },
+            childError,
           ),
         );
       }
@@ -83,10 +95,7 @@ export function runInProcess(invocation: StepInvocation): Promise<unknown> {
       else if (received.type === 'done' && received.id === message.id) done = received;
     });
     child.once('error', (error) => {
-      failure ??= new FlowError(`Step "${step.name}": its child process failed: ${error.message}`, {
-        code: 'FLOW_CHILD_ERROR',
-        cause: error,
-      });
+      childError ??= error;
       if (child.pid === undefined) void finish(null, null);
       else if (child.exitCode === null && child.signalCode === null) void terminateChild(child);
     });
@@ -98,7 +107,7 @@ export function runInProcess(invocation: StepInvocation): Promise<unknown> {
     try {
       child.send(message);
     } catch (cause) {
-      failure = new FlowDefinitionError(
+      argsError = new FlowDefinitionError(
         `Step "${step.name}": its args cannot be sent to a child process (${(cause as Error).message}); ` +
           'pass plain data (objects, arrays, strings, numbers).',
         { cause },
