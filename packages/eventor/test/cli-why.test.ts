@@ -296,6 +296,34 @@ describe('eventor why', () => {
     expect(text).toContain("recover the run (runMode 'recover')");
   });
 
+  it('explains at most 10 sequences without --sequence, and points to --sequence for the rest', async () => {
+    const store = join(tempDir(), 'many.run.db');
+    const ev = new lib.Eventor({ name: 'many', store, logLevel: 'silent' });
+    const go = ev.addEvent('go');
+    const approve = ev.addEvent('approve');
+    const both = ev.addEvent('both', { expr: [go, approve] });
+    ev.addAssoc(both, ev.addStep('publish'));
+    ev.addAssoc(go, ev.addStep('prepare'));
+    for (let i = 1; i <= 12; i++) ev.triggerEvent(go, `day-${i}`);
+    ev.triggerEvent(approve, 'day-12');
+    await ev.run();
+    ev.close();
+    const diagnosis = why(store, 'publish');
+    expect(diagnosis.sequences.map((s) => s.sequence)).toEqual([
+      'day-12',
+      ...Array.from({ length: 9 }, (_, i) => `day-${i + 1}`),
+    ]);
+    expect(diagnosis.moreSequences).toBe(2);
+    expect(diagnosis.sequences[0]?.verdict).toBe('ran');
+    expect(diagnosis.sequences[1]?.reasons).toMatchObject([
+      { kind: 'event', event: { event: 'both', expr: { op: 'and', value: false } } },
+    ]);
+    const text = eventorOk('why', store, 'publish');
+    expect(text).toContain('… and 2 more sequence(s); pass --sequence S to explain one of them.');
+    const one = why(store, 'publish', '--sequence', 'day-11');
+    expect(one.sequences.map((s) => [s.sequence, s.verdict])).toEqual([['day-11', 'not-started']]);
+  });
+
   it('fails with exit 1 listing the steps when the step is unknown', async () => {
     const store = await failedDemo();
     const result = eventor('why', store, 's9');

@@ -159,14 +159,42 @@ class RunContext {
     );
   }
 
-  /** The step's sequences with a task in this recovery, then every sequence something fired in. */
+  /**
+   * The sequences worth explaining: where the step has a task in this recovery, or where an event
+   * that starts it (or feeds one that does) fired; failing those, where the run was started
+   * (events fired before the recovery's first task). Sequences a flow derives for other steps
+   * (sequent's iterations) would only add noise.
+   */
   candidateSequences(step: string): string[] {
     const seen = new Set<string>();
     for (const task of this.current) if (task.step === step) seen.add(task.sequence);
-    for (const trigger of this.reader.firedTriggers(this.run.id, this.recovery)) seen.add(trigger.sequence);
+    const fired = this.reader.firedTriggers(this.run.id, this.recovery);
+    const relevant = this.eventsFeeding(step);
+    for (const trigger of fired) if (relevant.has(trigger.event)) seen.add(trigger.sequence);
+    if (seen.size === 0) {
+      // the sequences the program started the run in: fired before this recovery made its first task
+      const firstTask = Math.min(...this.current.map((task) => task.createdAt));
+      for (const trigger of fired) if (trigger.createdAt < firstTask) seen.add(trigger.sequence);
+    }
     if (seen.size === 0) for (const task of this.tasks) if (task.step === step) seen.add(task.sequence);
     if (seen.size === 0) seen.add('0');
     return [...seen];
+  }
+
+  /** The events whose assocs start `step`, with their expression inputs and the events assoc'ed to them. */
+  private eventsFeeding(step: string): Set<string> {
+    const events = new Set<string>();
+    for (const assoc of this.shape.assocs) {
+      if (assoc.targets.some((t) => t.kind === 'step' && t.name === step)) events.add(assoc.event);
+    }
+    for (const event of [...events]) {
+      const expr = this.events.get(event);
+      if (expr) for (const leaf of leafEvents(expr)) events.add(leaf);
+    }
+    for (const assoc of this.shape.assocs) {
+      if (assoc.targets.some((t) => t.kind === 'event' && events.has(t.name))) events.add(assoc.event);
+    }
+    return events;
   }
 
   diagnose(step: string, sequence: string): SequenceDiagnosis {

@@ -7,6 +7,7 @@ import {
   type EventState,
   type ExprState,
   type Reason,
+  SEQUENCE_LIMIT,
   type SequenceDiagnosis,
   type StepDiagnosis,
   type TaskBrief,
@@ -20,8 +21,8 @@ latest run): the events that would start it and, for events with an expression, 
 false; the pool or the step's cap it waits for; a delay that is pending (and when it is due); or the
 unhandled failure the run stopped on. When the step ran, it says so, with its status.
 
-Without --sequence it explains each sequence the step has a task in or something fired in (the
-first ${10}).
+Without --sequence it explains the sequences where the step has a task or an event that starts it
+fired, or else the ones the run was started in (at most ${SEQUENCE_LIMIT}); pass --sequence for others.
 
 Options:
   --sequence S  explain sequence S only
