@@ -22,6 +22,7 @@ export function parseDuration(value: unknown, option: string): number {
 
 export function formatValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'symbol') return String(value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   try {
     return JSON.stringify(value) ?? String(value);

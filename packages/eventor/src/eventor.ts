@@ -16,6 +16,7 @@ import {
 } from './model/step.js';
 import { combineObservers, createProgressView } from './progress/index.js';
 import { now } from './runtime/clock.js';
+import { activeStepContext } from './runtime/context.js';
 import { RunLoop } from './runtime/loop.js';
 import type { RunObserver } from './runtime/observer.js';
 import { type RunRow, Store, type TaskRow } from './store/store.js';
@@ -194,12 +195,12 @@ export class Eventor {
 
   /** The run this eventor acts on (created or looked up on first use). */
   get runId(): string {
-    return this.ensureRun().id;
+    return this.resolveRun().id;
   }
 
   /** The recovery number of this run: 0 for the first, +1 for each recover. */
   get recovery(): number {
-    return this.ensureRun().recovery;
+    return this.resolveRun().recovery;
   }
 
   /** Defines an event; with `expr` it fires by itself when the expression holds in a sequence. */
@@ -253,6 +254,8 @@ export class Eventor {
     const name = this.resolveEvent(event, 'triggerEvent');
     const seq = normalizeSequence(sequence);
     const run = this.ensureRun();
+    if (this.loop?.isActive && activeStepContext()?.runId === run.id)
+      return this.loop.stageTrigger(name, seq);
     const fired = this.store.insertTrigger(run.id, run.recovery, name, seq, false, now());
     if (fired && this.loop?.isActive) this.loop.notifyTrigger(name, seq);
     return fired;
@@ -312,7 +315,7 @@ export class Eventor {
   /** Work not yet done in this run: unacted triggers, unfinished tasks and pending delays. */
   pending(): PendingWork {
     this.checkOpen();
-    const run = this.ensureRun();
+    const run = this.resolveRun();
     const counts = this.store.pendingCounts(run.id, run.recovery);
     return {
       count: counts.triggers + counts.tasks + counts.delays,
@@ -323,7 +326,7 @@ export class Eventor {
   /** Task records of this run, every recovery, oldest first. */
   tasks(query: TaskQueryOptions = {}): TaskRecord[] {
     this.checkOpen();
-    const run = this.ensureRun();
+    const run = this.resolveRun();
     return this.store.listTasks(run.id, query).map(toTaskRecord);
   }
 
@@ -380,7 +383,12 @@ export class Eventor {
       throw new FlowConfigError(`Eventor "${this.name}" is closed; create a new one to go on.`);
   }
 
-  /** Creates (restart) or looks up (recover, continue) the run, and holds its lease. */
+  /** The run, for reading: resolved (and claimed) on first use, never claimed again afterwards. */
+  private resolveRun(): { id: string; recovery: number } {
+    return this.run_ ?? this.ensureRun();
+  }
+
+  /** Creates (restart) or looks up (recover, continue) the run, and holds its lease to write to it. */
   private ensureRun(): { id: string; recovery: number } {
     if (this.run_) {
       if (!this.leaseHeld) this.takeLease(this.run_.id);

@@ -27,6 +27,11 @@ export function currentStep(): StepContext {
   return context;
 }
 
+/** The running step's context, or undefined outside a step. */
+export function activeStepContext(): StepContext | undefined {
+  return storage.getStore();
+}
+
 export function runInStepContext<T>(context: StepContext, fn: () => T): T {
   return storage.run(context, fn);
 }

@@ -93,6 +93,7 @@ export class RunLoop {
   private readonly runningPerStep = new Map<string, number>();
   private completions: Completion[] = [];
   private externalTriggers: FiredTrigger[] = [];
+  private stagedTriggers = new Map<string, FiredTrigger>();
   private triggerQueue: FiredTrigger[] = [];
   private readonly delays = new DelayQueue();
   private readonly stagedTasks = new Map<string, TaskState>();
@@ -119,6 +120,20 @@ export class RunLoop {
 
   get isActive(): boolean {
     return this.active;
+  }
+
+  /**
+   * `triggerEvent` called by a running step of this run: the trigger is written by the next pass,
+   * in the same transaction as that step's end. Had the process died first, the step would not have
+   * ended either, and would fire it again when it reruns.
+   */
+  stageTrigger(event: string, sequence: string): boolean {
+    const key = `${sequence}\u0000${event}`;
+    if (this.stagedTriggers.has(key) || this.store.hasFired(this.runId, this.recovery, event, sequence))
+      return false;
+    this.stagedTriggers.set(key, { event, sequence });
+    this.wake();
+    return true;
   }
 
   /** A trigger committed by `triggerEvent` while this loop runs. */
@@ -251,6 +266,12 @@ export class RunLoop {
     for (const trigger of external) {
       this.store.markTriggerActed(this.runId, this.recovery, trigger.event, trigger.sequence);
       this.onFired(trigger.event, trigger.sequence);
+    }
+
+    if (this.stagedTriggers.size > 0) {
+      const staged = this.stagedTriggers;
+      this.stagedTriggers = new Map();
+      for (const trigger of staged.values()) this.fire(trigger.event, trigger.sequence);
     }
 
     const retryDue = this.retryDue;
