@@ -5,26 +5,14 @@ import {
   type ResourceClaim,
   ResourcePool,
   type StepConfig,
-  type StepReplay,
-  type StepStatus,
+  type StepOptions,
 } from '@flow/eventor';
 import { SequentError } from './errors.js';
 import { normalizeRequirement, type Req, type Requirement } from './requires.js';
 
 /** Options of `addStep`. Leaf steps take eventor's step options; containers take `repeats`. */
-export interface SequentStepOptions {
-  /** Leaf: the work, `(...args) => value | Promise<value>`; throw or reject = failure. */
-  func?: (...args: never[]) => unknown;
-  /** Leaf: worker/process steps name their function by module and export. */
-  module?: string | URL;
-  export?: string;
-  /** Leaf: an executable with its args, or one string run by the shell; exit 0 = success. */
-  command?: string | readonly string[];
-  cwd?: string;
-  env?: Record<string, string>;
-  args?: readonly unknown[];
-  /** Leaf: what a recover run does with a task whose earlier attempt reached a status. */
-  recovery?: Partial<Record<StepStatus, StepReplay>>;
+export interface SequentStepOptions
+  extends Pick<StepOptions, 'func' | 'module' | 'export' | 'command' | 'cwd' | 'env' | 'args' | 'recovery'> {
   /** Container: one iteration per value, one after another (default `[1]`; empty = none). */
   repeats?: Iterable<unknown>;
   /** All must hold (in this step's sequence) before the step starts. */
