@@ -188,4 +188,39 @@ describe('delayed assocs', () => {
     // not a fresh 300 ms wait from this run's start
     expect(marks.get('second')![0]! - began).toBeLessThan(200);
   });
+
+  it('does not wait again in a recover run for a delay that had already fired', async () => {
+    const box = sandbox();
+    const marks = new Map<string, number[]>();
+    const build = (runMode: 'restart' | 'recover', broken: boolean) => {
+      const ev = box.eventor({ runMode });
+      const go = ev.addEvent('go');
+      const next = ev.addEvent('next');
+      ev.addAssoc(go, ev.addStep('first', { func: () => 'first', triggers: { success: next } }));
+      ev.addAssoc(
+        next,
+        ev.addStep('second', {
+          func: () => {
+            marks.set('second', [...(marks.get('second') ?? []), Date.now()]);
+            if (broken) throw new Error('broken');
+          },
+        }),
+        { delay: 300 },
+      );
+      ev.triggerEvent(go, 1);
+      return ev;
+    };
+    const first = build('restart', true);
+    expect((await first.run()).status).toBe('failure');
+    first.close();
+
+    const second = build('recover', false);
+    const began = Date.now();
+    const result = await second.run();
+
+    expect(result).toMatchObject({ status: 'success', recovery: 1 });
+    expect(marks.get('second')).toHaveLength(2);
+    // the delay was served in the first run; the rerun does not start it again
+    expect(marks.get('second')![1]! - began).toBeLessThan(200);
+  });
 });

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { currentStep, type Eventor, FlowConfigError } from '../src/index.js';
+import { currentStep, type Eventor, FlowConfigError, FlowError } from '../src/index.js';
 import { deferred, sandbox, sleep } from './helpers/sandbox.js';
 
 /** s1 -> s2 -> ... -> sN, each step's success firing the next step's event; returns the first event. */
@@ -514,5 +514,44 @@ describe('Eventor.stop', () => {
     expect(task?.status).toBe('failure');
     expect(task?.error?.message).toMatch(/long/);
     expect(task?.error?.message).toMatch(/maintenance window/);
+  });
+});
+
+describe('Eventor.close', () => {
+  it('ends a run that is going: run() settles with a failure or a FlowError, and the run stays recoverable', async () => {
+    const box = sandbox();
+    const build = (runMode: 'restart' | 'recover', hang: boolean) => {
+      const ev = box.eventor({ runMode });
+      const go = ev.addEvent('go');
+      ev.addAssoc(
+        go,
+        ev.addStep('hold', {
+          func: () =>
+            hang
+              ? new Promise((_, reject) => {
+                  const { signal } = currentStep();
+                  signal.addEventListener('abort', () => reject(signal.reason));
+                })
+              : 'done',
+        }),
+      );
+      ev.triggerEvent(go, 1);
+      return ev;
+    };
+    const first = build('restart', true);
+    const running = first.run();
+    await sleep(20);
+    first.close();
+
+    const settled = await running.then(
+      (result) => ({ result, error: undefined }),
+      (error: unknown) => ({ result: undefined, error }),
+    );
+    if (settled.error === undefined) expect(settled.result).toMatchObject({ ok: false, status: 'failure' });
+    else expect(settled.error).toBeInstanceOf(FlowError);
+
+    const second = build('recover', false);
+    expect(await second.run()).toMatchObject({ status: 'success', recovery: 1 });
+    expect(second.tasks({ recovery: 1 })[0]).toMatchObject({ step: 'hold', skipped: false, result: 'done' });
   });
 });

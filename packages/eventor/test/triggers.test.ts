@@ -53,6 +53,36 @@ describe('triggerEvent', () => {
     expect(ev.tasks().map((t) => t.sequence)).toEqual(['5', '3', '10', '9', '1']);
   });
 
+  it('keeps any string as a sequence, as given', async () => {
+    const box = sandbox();
+    const ev = box.eventor();
+    const seen: string[] = [];
+    const go = ev.addEvent('go');
+    ev.addAssoc(go, ev.addStep('s', { func: () => seen.push(currentStep().sequence) }));
+    const sequences = ['2026-11-22', 'a/b c', 'ünïcødé', '1.2.3', '007', ' padded '];
+
+    for (const sequence of sequences) expect(ev.triggerEvent(go, sequence)).toBe(true);
+    await ev.run();
+
+    expect(seen).toEqual(sequences);
+    expect(ev.triggerEvent(go, '7')).toBe(true);
+    expect(ev.triggerEvent(go, 7)).toBe(false);
+  });
+
+  it('lets an event and a step share a name', async () => {
+    const box = sandbox();
+    const ev = box.eventor();
+    const calls: string[] = [];
+    const extract = ev.addEvent('extract');
+    ev.addAssoc(extract, ev.addStep('extract', { func: () => calls.push('extract') }));
+
+    ev.triggerEvent(extract, 1);
+    const result = await ev.run();
+
+    expect(result.status).toBe('success');
+    expect(calls).toEqual(['extract']);
+  });
+
   it('uses sequence "0" when none is given', async () => {
     const box = sandbox();
     const ev = box.eventor();
