@@ -63,6 +63,19 @@ export interface TaskQuery {
   offset?: number;
 }
 
+/**
+ * Fault injection for crash tests: `FLOW_FAULT_KILL=after:N` kills this process with SIGKILL right
+ * after the N-th committed transaction of the process, `inside:N` inside it, before it commits.
+ * Read once; unset in normal use, where it costs one comparison per transaction.
+ */
+const FAULT_KILL = parseFaultKill(process.env.FLOW_FAULT_KILL);
+let transactionsBegun = 0;
+
+function parseFaultKill(value: string | undefined): { when: 'after' | 'inside'; at: number } | undefined {
+  const match = value === undefined ? null : /^(after|inside):(\d+)$/.exec(value);
+  return match ? { when: match[1] as 'after' | 'inside', at: Number(match[2]) } : undefined;
+}
+
 /** Leases held by live Eventor objects of this process, so two objects cannot drive one run. */
 const leasesHeldHere = new Set<string>();
 
@@ -130,7 +143,16 @@ export class Store {
 
   /** Runs `fn` in one transaction (IMMEDIATE, so two processes never interleave their writes). */
   transaction<T>(fn: () => T): T {
-    return this.inTransaction.immediate(fn) as T;
+    if (FAULT_KILL === undefined) return this.inTransaction.immediate(fn) as T;
+    const number = ++transactionsBegun;
+    const kill = number === FAULT_KILL.at ? () => process.kill(process.pid, 'SIGKILL') : undefined;
+    const result = this.inTransaction.immediate(() => {
+      const value = fn();
+      if (FAULT_KILL.when === 'inside') kill?.();
+      return value;
+    }) as T;
+    if (FAULT_KILL.when === 'after') kill?.();
+    return result;
   }
 
   // ---- runs -------------------------------------------------------------------------------------
