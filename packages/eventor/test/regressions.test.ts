@@ -11,7 +11,12 @@ describe('regressions', () => {
     const held = ev.addEvent('held');
     ev.addAssoc(
       go,
-      ev.addStep('hold', { func: () => 1, acquires: [[pool, 1]], releases: [], triggers: { success: [held] } }),
+      ev.addStep('hold', {
+        func: () => 1,
+        acquires: [[pool, 1]],
+        releases: [],
+        triggers: { success: [held] },
+      }),
     );
     ev.addAssoc(held, [
       ev.addStep('waiter', { func: () => 2, acquires: [[pool, 1]] }),
@@ -22,7 +27,38 @@ describe('regressions', () => {
     const result = await ev.run();
 
     expect(result).toMatchObject({ ok: true, status: 'success' });
-    expect(ev.tasks().map((t) => `${t.step}:${t.status}`)).toEqual(['hold:success', 'waiter:success', 'free:success']);
+    expect(ev.tasks().map((t) => `${t.step}:${t.status}`)).toEqual([
+      'hold:success',
+      'waiter:success',
+      'free:success',
+    ]);
     expect(pool.used).toBe(0);
+  });
+
+  it('keeps the success of a step that ended just before stop(), and starts nothing after it', async () => {
+    const box = sandbox();
+    const ev = box.eventor();
+    const go = ev.addEvent('go');
+    const next = ev.addEvent('next');
+    const ran: string[] = [];
+    ev.addAssoc(
+      go,
+      ev.addStep('last_word', {
+        func: async () => {
+          ev.stop('maintenance');
+          return 'finished anyway';
+        },
+        triggers: { success: [next] },
+      }),
+    );
+    ev.addAssoc(next, ev.addStep('after', { func: () => ran.push('after') }));
+    ev.triggerEvent(go, 1);
+
+    const result = await ev.run();
+
+    expect(result).toMatchObject({ ok: false, status: 'failure' });
+    expect(ev.tasks().map((t) => `${t.step}:${t.status}`)).toEqual(['last_word:success', 'after:ready']);
+    expect(ev.tasks({ step: 'last_word' })[0]?.result).toBe('finished anyway');
+    expect(ran).toEqual([]);
   });
 });

@@ -164,7 +164,11 @@ export class RunLoop {
       let lastYield = now();
       for (;;) {
         if (this.stopReason !== undefined) {
-          this.store.transaction(() => this.recordStopped());
+          // steps that ended before the stop keep their outcome; a pass starts nothing once stopping
+          this.store.transaction(() => {
+            this.pass();
+            this.recordStopped();
+          });
           break;
         }
         const launch = this.store.transaction(() => this.pass());
