@@ -88,4 +88,25 @@ describe('crash recovery', () => {
     expect(result).toMatchObject({ ok: true, status: 'success', recovery: 2 });
     expect(executions(box)).toHaveLength(calls);
   });
+
+  it('continues a killed run in the same recovery: the step that was running runs again, finished ones do not', async () => {
+    const box = sandbox('crash');
+    const child = new FlowChild(['crash', box.store, box.dir, '1']);
+    const started = await child.next('started');
+    await child.next('hanging');
+    await child.kill();
+    const before = executions(box).length;
+
+    const ev = box.track(buildCrashFlow(lib, { store: box.store, dir: box.dir, runMode: 'continue' }));
+    const result = await ev.run();
+
+    expect(result).toMatchObject({ ok: true, status: 'success', runId: started.runId, recovery: 0 });
+    expect(count(executions(box).slice(before))).toEqual({ 's2/1': 1, 's3/1': 1 });
+    expect(ev.tasks().map((t) => `${t.step}:${t.status}`)).toEqual([
+      's1:success',
+      'side:success',
+      's2:success',
+      's3:success',
+    ]);
+  });
 });

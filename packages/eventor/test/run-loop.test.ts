@@ -138,6 +138,26 @@ describe('Eventor.run', () => {
     expect(marks.fastStart! - marks.slowEnd!).toBeLessThan(50);
   });
 
+  it('wakes for an event triggered from outside while it sleeps until a delay', async () => {
+    const box = sandbox();
+    const ev = box.eventor();
+    const marks: Record<string, number> = {};
+    const go = ev.addEvent('go');
+    const other = ev.addEvent('other');
+    ev.addAssoc(go, ev.addStep('late', { func: () => (marks.late = performance.now()) }), { delay: 500 });
+    ev.addAssoc(other, ev.addStep('prompt', { func: () => (marks.prompt = performance.now()) }));
+
+    ev.triggerEvent(go, 1);
+    const began = performance.now();
+    const running = ev.run();
+    setTimeout(() => ev.triggerEvent(other, 1), 50);
+    const result = await running;
+
+    expect(result.status).toBe('success');
+    expect(marks.prompt! - began).toBeLessThan(300);
+    expect(marks.late! - began).toBeGreaterThanOrEqual(499);
+  });
+
   it('may be called again on the same instance and goes on with the same run', async () => {
     const box = sandbox();
     const ev = box.eventor();

@@ -7,7 +7,7 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { describe, expect, it } from 'vitest';
 import * as lib from '../src/index.js';
 import { Eventor, FlowConfigError, FlowError, StoreError } from '../src/index.js';
-import { buildHoldFlow } from './fixtures-core/flows.mjs';
+import { buildChainFlow, buildHoldFlow } from './fixtures-core/flows.mjs';
 import { FlowChild } from './helpers/child.js';
 import { deferred, sandbox } from './helpers/sandbox.js';
 
@@ -277,4 +277,21 @@ describe('run lease', () => {
       });
     },
   );
+});
+
+describe('one store file, two processes', () => {
+  it('runs two busy runs side by side, one in a child process, without a busy or locked error', async () => {
+    const box = sandbox();
+    const child = new FlowChild(['chain', box.store, 'child-chain', '300']);
+    await child.next('ready');
+    const mine = box.track(buildChainFlow(lib, { store: box.store, runId: 'parent-chain', length: 300 }));
+
+    child.send({ type: 'go' });
+    const [result, done] = await Promise.all([mine.run(), child.next('done', 60_000)]);
+
+    expect(result).toMatchObject({ status: 'success', runId: 'parent-chain' });
+    expect(mine.tasks({ status: 'success' })).toHaveLength(300);
+    expect(done.result).toMatchObject({ status: 'success', runId: 'child-chain' });
+    expect(done.tasks).toBe(300);
+  });
 });

@@ -4,11 +4,14 @@
 //     runs the crash flow; s2 reports { type: 'hanging' } and never ends (the parent kills us)
 //   node child.mjs hold <store> <runId>
 //     runs the hold flow; its step reports { type: 'holding' } and waits for { type: 'release' }
+//   node child.mjs chain <store> <runId> <length>
+//     reports { type: 'ready' }, waits for { type: 'go' }, runs a chain of <length> steps, reports
+//     { type: 'done', result, tasks } with the number of successful tasks
 //   node child.mjs signal <store> <runId>
 //     runs the hold flow with handleSignals: true; its step reports { type: 'holding' } and waits
 //     until its signal aborts (SIGINT or SIGTERM from the parent), then reports { type: 'done' }
 import * as lib from '../../dist/index.js';
-import { buildCrashFlow, buildHoldFlow } from './flows.mjs';
+import { buildChainFlow, buildCrashFlow, buildHoldFlow } from './flows.mjs';
 
 const [scenario, store, ...rest] = process.argv.slice(2);
 const send = (message) => process.send?.({ pid: process.pid, ...message });
@@ -42,6 +45,21 @@ if (scenario === 'crash') {
   const result = await ev.run();
   ev.close();
   send({ type: 'done', result });
+  process.disconnect();
+} else if (scenario === 'chain') {
+  const [runId, length] = rest;
+  const go = new Promise((resolve) => {
+    process.on('message', (message) => {
+      if (message?.type === 'go') resolve();
+    });
+  });
+  const ev = buildChainFlow(lib, { store, runId, length: Number(length) });
+  send({ type: 'ready' });
+  await go;
+  const result = await ev.run();
+  const tasks = ev.tasks({ status: 'success' }).length;
+  ev.close();
+  send({ type: 'done', result, tasks });
   process.disconnect();
 } else if (scenario === 'signal') {
   const [runId] = rest;

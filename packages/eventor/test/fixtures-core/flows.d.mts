@@ -21,3 +21,8 @@ export function buildHoldFlow(
     handleSignals?: boolean;
   },
 ): Lib.Eventor;
+
+export function buildChainFlow(
+  lib: typeof Lib,
+  options: { store: string; runId: string; length: number },
+): Lib.Eventor;

@@ -79,3 +79,21 @@ export function buildHoldFlow(lib, { store, runId, runMode = 'restart', hold, ha
   ev.triggerEvent(go, 1);
   return ev;
 }
+
+/** A chain of `length` async steps, each one's success firing the next one's event. */
+export function buildChainFlow(lib, { store, runId, length }) {
+  const ev = new lib.Eventor({ name: 'chain', store, runId, logLevel: 'silent' });
+  const events = Array.from({ length }, (_, i) => ev.addEvent(`run_c${i + 1}`));
+  for (let i = 0; i < length; i++) {
+    const next = events[i + 1];
+    ev.addAssoc(
+      events[i],
+      ev.addStep(`c${i + 1}`, {
+        func: async () => i + 1,
+        ...(next ? { triggers: { success: next } } : {}),
+      }),
+    );
+  }
+  ev.triggerEvent(events[0], 1);
+  return ev;
+}
