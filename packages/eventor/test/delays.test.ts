@@ -223,4 +223,22 @@ describe('delayed assocs', () => {
     // the delay was served in the first run; the rerun does not start it again
     expect(marks.get('second')![1]! - began).toBeLessThan(200);
   });
+
+  it("still acts on a pending delay in a continue run after the program changed that assoc's duration", async () => {
+    const box = sandbox();
+    const marks = new Map<string, number[]>();
+    const first = delayedPair(box, marks, 200);
+    first.ev.triggerEvent(first.go, 1);
+    await first.ev.run({ maxLoops: 1 });
+    first.ev.close();
+    await sleep(250);
+
+    // the same flow, rebuilt with another delay on the same assoc (say, a config change)
+    const cont = delayedPair(box, marks, 100, { runMode: 'continue' });
+    const result = await cont.ev.run();
+
+    expect(marks.get('second') ?? [], 'calls of the delayed step').toHaveLength(1);
+    expect(result.status).toBe('success');
+    expect(cont.ev.pending()).toEqual({ count: 0, nextDelayIn: null });
+  });
 });
