@@ -1,6 +1,7 @@
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
@@ -8,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import * as lib from '../src/index.js';
 import { Eventor, FlowConfigError, FlowError, StoreError } from '../src/index.js';
 import { buildChainFlow, buildHoldFlow } from './fixtures-core/flows.mjs';
-import { FlowChild } from './helpers/child.js';
+import { assertDistIsCurrent, FlowChild } from './helpers/child.js';
 import { deferred, sandbox } from './helpers/sandbox.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url));
@@ -139,6 +140,31 @@ describe('store file', () => {
     expect((error as Error).cause).toBeDefined();
     // the file is left as it was
     expect(readFileSync(store, 'utf8')).toBe('this is not a database\n'.repeat(200));
+  });
+
+  it('defaults the name to the entry script and the store to <cwd>/<name>.run.db', () => {
+    const box = sandbox();
+    assertDistIsCurrent();
+    const dist = pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href;
+    const script = box.path('nightly.mjs');
+    writeFileSync(
+      script,
+      `import { Eventor } from ${JSON.stringify(dist)};\n` +
+        `const ev = new Eventor({ logLevel: 'silent' });\n` +
+        `const go = ev.addEvent('go');\n` +
+        `ev.addAssoc(go, ev.addStep('s'));\n` +
+        `ev.triggerEvent(go);\n` +
+        `const result = await ev.run();\n` +
+        `ev.close();\n` +
+        `console.log(JSON.stringify({ name: ev.name, status: result.status }));\n`,
+    );
+    const cwd = box.path('work');
+    mkdirSync(cwd);
+
+    const out = execFileSync(process.execPath, [script], { cwd, encoding: 'utf8' });
+
+    expect(JSON.parse(out)).toEqual({ name: 'nightly', status: 'success' });
+    expect(existsSync(join(cwd, 'nightly.run.db'))).toBe(true);
   });
 
   it("runs a flow on ':memory:' but refuses to recover or continue one", async () => {
