@@ -4,7 +4,8 @@
  * cap for every kind, so process and command measure start-up overhead, not a fork storm). Two bare
  * baselines run the same way, 2 at a time, in this same process: `child_process.spawn('true')`, and
  * `child_process.fork` of an empty module that answers one IPC message (the floor of any process step:
- * it starts Node). A kind and its baseline alternate in rounds of 100, so both see the same load.
+ * it starts Node; a fifth as many as the steps). A kind and its baseline alternate in rounds of 100
+ * steps, so both see the same load.
  *
  * Run alone: `npx tsx packages/eventor/bench/runners.ts` (FLOW_BENCH_RUNNER_STEPS=200 for a quick look).
  */
@@ -159,6 +160,8 @@ export async function runRunnerBench(
     const spawnTrue = row("bare spawn('true')", perRound * rounds, spawnMs);
     const command = row("command ['true']", perRound * rounds, commandMs);
 
+    // a bare fork costs what a process step's fork does; a fifth as many give a steady mean
+    const forkPerRound = Math.max(1, Math.round(perRound / 5));
     let forkMs = 0;
     let processMs = 0;
     await withoutLoaders(async () => {
@@ -171,11 +174,11 @@ export async function runRunnerBench(
         return child;
       };
       for (let round = 0; round < rounds; round++) {
-        forkMs += await timeChildren(bareFork, perRound);
+        forkMs += await timeChildren(bareFork, forkPerRound);
         processMs += await timeSteps(dir, 'process', moduleStep('process'), perRound);
       }
     });
-    const bareFork = row('bare fork (empty module, IPC)', perRound * rounds, forkMs);
+    const bareFork = row('bare fork (empty module, IPC)', forkPerRound * rounds, forkMs);
     const processRow = row('process (fork per step)', perRound * rounds, processMs);
 
     const result: RunnerBenchResult = {
@@ -205,7 +208,8 @@ function printTable(
   const ratio = (value: number, to: number) => `${(value / to).toFixed(2)}x`;
   const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
   console.log(
-    `\n@flow/eventor step kinds: ${result.rows[0]?.steps} steps of each kind, one step fanned out over sequences, ` +
+    `\n@flow/eventor step kinds: ${result.rows[0]?.steps} steps of each kind (bare fork: ${base.bareFork.steps}), ` +
+      'one step fanned out over sequences, ' +
       `maxConcurrent ${result.cap} for every kind and baseline; node ${process.version}, ` +
       `load average ${loadavg()[0]?.toFixed(1)}\n`,
   );

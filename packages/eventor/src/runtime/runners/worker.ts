@@ -23,7 +23,8 @@ export async function abortedWorkersEnded(): Promise<void> {
  * Runs a module step's export in a pooled worker thread (`taskConstruct: 'worker'`). Args and the
  * result cross by structured clone; a thrown error comes back with its name, message, stack and code.
  * Inside, `currentStep()` works, its `log` reaches this step's logger, and the step's env vars are set
- * in `process.env` during the call. When the step's signal aborts, the worker's signal aborts too; a
+ * in `process.env` during the call (the step's `cwd` does not apply: threads share the process's cwd;
+ * use a process step for that). When the step's signal aborts, the worker's signal aborts too; a
  * worker that has not finished `KILL_GRACE_MS` later is terminated and replaced, and the step rejects
  * with the abort reason.
  */
