@@ -304,6 +304,7 @@ export class Eventor {
       view?.close();
       removeSignalHandlers();
       this.releaseLease();
+      if (this.closed) this.store.close();
     }
   }
 
@@ -333,9 +334,13 @@ export class Eventor {
   /** Closes the store; idempotent. */
   close(): void {
     if (this.closed) return;
-    this.loop?.stop('eventor closed');
-    this.releaseLease();
     this.closed = true;
+    if (this.loop?.isActive) {
+      // the loop records the stop in the store; run() closes the store once it has
+      this.loop.stop('eventor closed');
+      return;
+    }
+    this.releaseLease();
     this.store.close();
   }
 

@@ -42,7 +42,7 @@ export class FlowDefinition {
   readonly assocs: AssocDef[] = [];
   private readonly assocsByEvent = new Map<string, AssocDef[]>();
   private readonly dependentsByEvent = new Map<string, EventDef[]>();
-  private readonly assocKeys = new Set<string>();
+  private readonly assocKeys = new Map<string, AssocDef>();
   private shapeJson: string | undefined;
 
   addEvent(name: string, expr: Expr | undefined): { def: EventDef; created: boolean } {
@@ -86,10 +86,19 @@ export class FlowDefinition {
   }
 
   addAssoc(event: string, targets: AssocTarget[], delayMs: number): void {
-    const key = `${event}->${targets.map((t) => `${t.kind}:${t.name}`).join(',')}@${delayMs}`;
-    if (this.assocKeys.has(key)) return;
-    this.assocKeys.add(key);
+    // the key leaves the delay out: a pending delay stays tied to its assoc when the program changes
+    // the duration (it keeps its original due time)
+    const key = `${event}->${targets.map((t) => `${t.kind}:${t.name}`).join(',')}`;
+    const existing = this.assocKeys.get(key);
+    if (existing !== undefined) {
+      if (existing.delayMs === delayMs) return;
+      throw new FlowDefinitionError(
+        `Assoc of event "${event}" to ${targets.map((t) => `${t.kind} "${t.name}"`).join(', ')} is already defined ` +
+          `with a delay of ${existing.delayMs} ms; define it once, with the delay it needs (${delayMs} ms given now).`,
+      );
+    }
     const def: AssocDef = { key, event, targets, delayMs };
+    this.assocKeys.set(key, def);
     this.assocs.push(def);
     this.shapeJson = undefined;
     const list = this.assocsByEvent.get(event) ?? [];
@@ -106,7 +115,7 @@ export class FlowDefinition {
   }
 
   assocByKey(key: string): AssocDef | undefined {
-    return this.assocs.find((assoc) => assoc.key === key);
+    return this.assocKeys.get(key);
   }
 
   requireStep(name: string, where: string): StepDef {

@@ -240,10 +240,12 @@ export class RunLoop {
     for (const row of store.pendingDelays(runId, recovery)) {
       const assoc = this.flow.assocByKey(row.assoc);
       if (!assoc) {
+        // nothing in the program can act on it any more, so it is closed rather than left pending
         this.logger.warn(
           { assoc: row.assoc, sequence: row.sequence },
-          'Pending delay of an assoc no longer defined; ignored',
+          `A pending delay of assoc ${row.assoc} in sequence ${row.sequence} is dropped: the flow no longer defines that assoc`,
         );
+        store.markDelayFired(row.id);
         continue;
       }
       this.delays.push({ id: row.id, assoc, sequence: row.sequence, dueAt: row.dueAt });
@@ -729,8 +731,14 @@ export class RunLoop {
   // ---- waiting ----------------------------------------------------------------------------------
 
   private hasImmediateWork(): boolean {
-    if (this.completions.length > 0 || this.externalTriggers.length > 0 || this.retryDue.length > 0)
+    if (
+      this.completions.length > 0 ||
+      this.externalTriggers.length > 0 ||
+      this.stagedTriggers.size > 0 ||
+      this.retryDue.length > 0
+    ) {
       return true;
+    }
     const next = this.delays.peek();
     return next !== undefined && next.dueAt <= now();
   }
