@@ -88,7 +88,7 @@ export class FlowDefinition {
   addAssoc(event: string, targets: AssocTarget[], delayMs: number): void {
     // the key leaves the delay out: a pending delay stays tied to its assoc when the program changes
     // the duration (it keeps its original due time)
-    const key = `${event}->${targets.map((t) => `${t.kind}:${t.name}`).join(',')}`;
+    const key = assocKeyOf(event, targets);
     const existing = this.assocKeys.get(key);
     if (existing !== undefined) {
       if (existing.delayMs === delayMs) return;
@@ -151,6 +151,11 @@ export class FlowDefinition {
       ),
     };
   }
+}
+
+/** How the store names an assoc (its pending delays refer to it); the delay is not part of it. */
+export function assocKeyOf(event: string, targets: readonly AssocTarget[]): string {
+  return `${event}->${targets.map((t) => `${t.kind}:${t.name}`).join(',')}`;
 }
 
 const EMPTY: readonly never[] = Object.freeze([]);

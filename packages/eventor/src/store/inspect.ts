@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { StoreError } from '../errors.js';
-import type { FlowShape } from '../model/flow.js';
+import { assocKeyOf, type FlowShape } from '../model/flow.js';
 import type { TaskStatus } from '../model/status.js';
 import * as schema from './schema.js';
 import type { RunRow, TaskRow } from './store.js';
@@ -243,7 +243,7 @@ export function runShape(run: RunRow): FlowShape | undefined {
 
 /** The key the engine stores a delayed assoc under (FlowDefinition.addAssoc builds the same). */
 export function assocKey(assoc: FlowShape['assocs'][number]): string {
-  return `${assoc.event}->${assoc.targets.map((t) => `${t.kind}:${t.name}`).join(',')}@${assoc.delayMs ?? 0}`;
+  return assocKeyOf(assoc.event, assoc.targets);
 }
 
 /**
