@@ -19,6 +19,7 @@ import { now } from './runtime/clock.js';
 import { activeStepContext } from './runtime/context.js';
 import { RunLoop } from './runtime/loop.js';
 import type { RunObserver } from './runtime/observer.js';
+import { disposeRunners } from './runtime/runners/index.js';
 import { type RunRow, Store, type TaskRow } from './store/store.js';
 
 export interface EventorConfig {
@@ -303,6 +304,8 @@ export class Eventor {
     } finally {
       view?.close();
       removeSignalHandlers();
+      // stopped workers and children must be gone before another process may take the run over
+      await disposeRunners();
       this.releaseLease();
       if (this.closed) this.store.close();
     }

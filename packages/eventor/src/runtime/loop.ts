@@ -410,6 +410,9 @@ export class RunLoop {
       status: 'success',
       skipped: true,
     });
+    // it went through ready and active in the run it is skipped from: what those started must start again
+    this.fireAll(task.step.triggers.ready, task.sequence);
+    this.fireAll(task.step.triggers.active, task.sequence);
     this.fireAll(task.step.triggers.success, task.sequence);
     return true;
   }
@@ -521,7 +524,9 @@ export class RunLoop {
 
   private runnerFor(step: StepDef): StepRunner | undefined {
     if (this.runners.has(step.name)) return this.runners.get(step.name);
-    const runner = selectRunner(step, step.config.taskConstruct ?? this.settings.taskConstruct);
+    const runner = selectRunner(step, step.config.taskConstruct ?? this.settings.taskConstruct, {
+      maxConcurrent: this.settings.maxConcurrent,
+    });
     this.runners.set(step.name, runner);
     return runner;
   }
