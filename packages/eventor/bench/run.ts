@@ -46,3 +46,9 @@ for (const { result, target } of rows) {
   );
 }
 console.log('\nops/s: commits/s for the baseline, steps/s for the engine. Peak RSS is per scenario process.');
+
+// Step kinds: per-step overhead of worker, process and command steps against inline and bare spawns.
+if (process.env.FLOW_BENCH_SKIP_RUNNERS !== '1') {
+  const { runRunnerBench } = await import('./runners.js');
+  await runRunnerBench();
+}
