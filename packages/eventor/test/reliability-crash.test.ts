@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -167,6 +168,22 @@ describe('invariant checker', () => {
     ).toEqual([
       'a/1: called in recovery 1, where its task is success (skipped): a step may only be called once its task is committed as active',
       'a/1: called again in recovery 1 after its success was committed in recovery 0',
+    ]);
+  });
+
+  it('with continue, accepts a call cut short and run again in the same recovery, but not a call after the commit', () => {
+    const committed = { ...task('a', 0, 'success'), updatedAt: 1_000 };
+    const calls = [
+      { s: 'a', q: '1', r: 0, pid: 11, t: 900 },
+      { s: 'a', q: '1', r: 0, pid: 12, t: 990 },
+    ];
+    const input = { expected: ['a/1'], tasks: [committed], finalRecovery: 0, continued: true };
+    expect(checkInvariants({ ...input, executions: calls })).toEqual([]);
+    expect(
+      checkInvariants({ ...input, executions: [...calls, { s: 'a', q: '1', r: 0, pid: 13, t: 1_005 }] }),
+    ).toEqual(['a/1: called at 1005 in recovery 0, after its success was committed (1000)']);
+    expect(checkInvariants({ ...input, continued: false, executions: calls })).toEqual([
+      'a/1: called 2 times in recovery 0, the one that committed its success',
     ]);
   });
 
@@ -444,8 +461,9 @@ describe('worker, process and command steps killed with their engine', () => {
 describe('active trigger of a step that recovery skips', () => {
   it('reruns a step started by another step going active, when that step succeeded before the kill and is skipped', async () => {
     // p succeeds in 20 ms; w, started by p's active trigger, is still running when the engine dies.
-    // Expected: the recovery skips p and runs w again. (Today a skipped task fires only its success
-    // triggers, so w never starts again and the recovery ends "success" without it.)
+    // The recovery skips p, and must still fire p's active trigger so that w runs again (it did not
+    // before 0150909: a skipped task fired only its success triggers, and the recovery ended
+    // "success" without w).
     const spec = flowSpec('active-start', [
       { name: 'p', kind: 'async', sleepMs: 20, start: root },
       { name: 'w', kind: 'async', sleepMs: 0, firstRunMs: 30_000, start: { type: 'active', parent: 'p' } },
@@ -453,5 +471,38 @@ describe('active trigger of a step that recovery skips', () => {
     const report = await runScenario(spec, [{ kind: 'time', ms: 600 }], { lib });
     expect(report.attempts[0]?.outcome).toBe('killed');
     expect(report.failures, explain(report)).toEqual([]);
+  }, 30_000);
+});
+
+describe('limits of recovery after a kill', () => {
+  it('refuses to recover a killed run whose lease names another host: it cannot tell whether that process is gone', async () => {
+    const spec = flowSpec('other-host', [
+      { name: 's1', kind: 'sync', sleepMs: 0, start: root },
+      { name: 's2', kind: 'async', sleepMs: 0, firstRunMs: 30_000, start: after('s1') },
+    ]);
+    const killed = await killWhileRunning(spec, 's2');
+    expect(killed.child.killed).toBe(true);
+    // what the row would say had the killed engine run on another machine sharing the file
+    const Database = createRequire(import.meta.url)('better-sqlite3');
+    const db = new Database(killed.store);
+    db.prepare("UPDATE runs SET lease_host = 'another-host.example' WHERE id = ?").run(spec.runId);
+    db.close();
+    const ev = new lib.Eventor({
+      name: 'reliability',
+      store: killed.store,
+      runMode: 'recover',
+      logLevel: 'silent',
+    });
+    let error: unknown;
+    try {
+      void ev.runId; // looks the run up and takes its lease
+    } catch (caught) {
+      error = caught;
+    } finally {
+      ev.close();
+    }
+    expect(error).toBeInstanceOf(lib.StoreError);
+    expect(error).toMatchObject({ code: 'FLOW_STORE_IN_USE' });
+    expect((error as Error).message).toContain('another-host.example');
   }, 30_000);
 });

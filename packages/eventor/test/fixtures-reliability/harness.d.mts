@@ -31,6 +31,7 @@ export const CHILD_SCRIPT: string;
 export const EXECUTIONS: string;
 export function makeSpec(seed: number): FlowSpec;
 export function makePlan(seed: number, spec: FlowSpec): Kill[];
+export function finalMode(seed: number): 'recover' | 'continue';
 export function expectedTasks(spec: FlowSpec): string[];
 export function buildFlow(
   lib: typeof Lib,
@@ -61,6 +62,7 @@ export interface ScenarioOptions {
   keep?: boolean;
   keepOnFailure?: boolean;
   pauseMs?: number;
+  finalMode?: 'recover' | 'continue';
 }
 export function runSeed(seed: number, options: ScenarioOptions): Promise<ScenarioReport>;
 export function runScenario(spec: FlowSpec, plan: Kill[], options: ScenarioOptions): Promise<ScenarioReport>;

@@ -39,7 +39,11 @@ export function runChild(
   },
 ): Promise<ChildOutcome>;
 
-export type Kill = { kind: 'after' | 'inside' | 'call'; at: number } | { kind: 'time' | 'early'; ms: number };
+/** Where a child is killed; `mode` is how it takes up a run that exists (default recover). */
+export type Kill = (
+  | { kind: 'after' | 'inside' | 'call'; at: number }
+  | { kind: 'time' | 'early'; ms: number }
+) & { mode?: 'recover' | 'continue' };
 export function describeKill(kill: Kill): string;
 
 export interface Attempt {
@@ -89,9 +93,11 @@ export function checkInvariants(input: {
     recovery: number;
     status: string;
     skipped: boolean;
+    updatedAt?: Date | number;
   }>;
-  executions: ReadonlyArray<{ s: string; q: string; r: number }>;
+  executions: ReadonlyArray<{ s: string; q: string; r: number; pid?: number; t?: number }>;
   finalRecovery: number;
+  continued?: boolean;
 }): string[];
 
 export function summarize(failures: readonly string[], count?: number): string;

@@ -136,14 +136,15 @@ export function describeKill(kill) {
  * Runs one child per kill of `plan`, each killed at its point: `after:N` / `inside:N` through
  * FLOW_FAULT_KILL, `call:K` through FLOW_CRASH_AT_CALL (the child kills itself in its K-th step call),
  * `time` that long after the child starts its run, `early` that long after the fork (while it opens
- * the store). Each child restarts the run when the store has none yet, else recovers it. After each
+ * the store). Each child restarts the run when the store has none yet, else recovers it (or
+ * continues it, when the kill says `mode: 'continue'`). After each
  * child, the store must pass `PRAGMA integrity_check`. Appends to `report.attempts` and
  * `report.failures`; resolves false when a child failed on its own (the report says why).
  */
 export async function runKillPlan({ plan, childScript, childArgs, store, runId, report }) {
   for (const kill of plan) {
     const before = readStore(store, runId);
-    const runMode = before?.run ? 'recover' : 'restart';
+    const runMode = before?.run ? (kill.mode ?? 'recover') : 'restart';
     const env = {};
     const options = { env };
     if (kill.kind === 'after' || kill.kind === 'inside') env.FLOW_FAULT_KILL = `${kill.kind}:${kill.at}`;
@@ -220,16 +221,18 @@ const BEGUN = new Set(['active', 'success', 'failure']);
 /**
  * The crash invariants over a whole run (every recovery), for the steps whose executions are
  * recorded. `expected` lists `step/sequence` of every task the flow must have succeeded by the end;
- * `tasks` are the run's task records (step, sequence, recovery, status, skipped); `executions` the
- * recorded calls `{ s, q, r }`; `finalRecovery` the recovery that finished the run.
- * For each expected task, with r* the recovery whose (not skipped) success was committed:
+ * `tasks` are the run's task records (step, sequence, recovery, status, skipped, updatedAt);
+ * `executions` the recorded calls `{ s, q, r, pid, t }`; `finalRecovery` the recovery that finished
+ * the run. For each expected task, with r* the recovery whose (not skipped) success was committed:
  * - it succeeded in the final recovery; its success (not skipped) is recorded exactly once (in r*);
- * - it was called exactly once in r*, never after r*, at most once in any recovery;
+ * - it was called at least once in r*, never after r*, at most once by any one process;
+ * - exactly once in r*, unless `continued` (a `continue` after a kill goes on in the same recovery,
+ *   where the call the kill cut short runs again): then no call in r* after its success was committed;
  * - before r* it never succeeded; after r* every task of it is a skipped success;
  * - a call in recovery r has a task committed as begun (active or later) in r, never a skipped one.
  * No task and no call exists outside `expected`. Returns failure messages (empty when all hold).
  */
-export function checkInvariants({ expected, tasks, executions, finalRecovery }) {
+export function checkInvariants({ expected, tasks, executions, finalRecovery, continued = false }) {
   const failures = [];
   const expectedSet = new Set(expected);
   const rows = new Map();
@@ -271,9 +274,16 @@ export function checkInvariants({ expected, tasks, executions, finalRecovery }) 
       );
     }
     const perRecovery = new Map();
-    for (const call of keyCalls) perRecovery.set(call.r, (perRecovery.get(call.r) ?? 0) + 1);
-    for (const [recovery, count] of perRecovery) {
-      if (count > 1) failures.push(`${key}: called ${count} times in recovery ${recovery}`);
+    const perProcess = new Map();
+    for (const call of keyCalls) {
+      perRecovery.set(call.r, (perRecovery.get(call.r) ?? 0) + 1);
+      const process = `${call.r}/${call.pid}`;
+      perProcess.set(process, (perProcess.get(process) ?? 0) + 1);
+    }
+    for (const [process, count] of perProcess) {
+      if (count > 1) failures.push(`${key}: called ${count} times by one process (recovery/pid ${process})`);
+    }
+    for (const recovery of perRecovery.keys()) {
       const task = byRecovery.get(recovery);
       if (!task || !BEGUN.has(task.status) || task.skipped) {
         failures.push(
@@ -285,8 +295,15 @@ export function checkInvariants({ expected, tasks, executions, finalRecovery }) 
     const star = committed.length === 1 ? committed[0].recovery : undefined;
     if (star === undefined) continue;
     const inStar = perRecovery.get(star) ?? 0;
-    if (inStar !== 1)
+    if (continued ? inStar < 1 : inStar !== 1)
       failures.push(`${key}: called ${inStar} times in recovery ${star}, the one that committed its success`);
+    const committedAt = committed[0].updatedAt === undefined ? undefined : Number(committed[0].updatedAt);
+    const afterCommit = keyCalls.filter((call) => call.r === star && call.t > committedAt);
+    if (committedAt !== undefined && afterCommit.length > 0) {
+      failures.push(
+        `${key}: called at ${afterCommit.map((call) => call.t).join(', ')} in recovery ${star}, after its success was committed (${committedAt})`,
+      );
+    }
     const later = keyCalls.filter((call) => call.r > star).map((call) => call.r);
     if (later.length > 0) {
       failures.push(
