@@ -278,12 +278,21 @@ function expectStore(store: string, passes: number, triggered: number): void {
     expect(sequences.filter((s) => !/^\d+\.[01]$/.test(s) || Number(s.split('.')[0]) >= passes)).toEqual([]);
     expect(db.prepare('SELECT count(*) FROM triggers WHERE acted = 0').pluck().get()).toBe(0);
     expect(db.prepare('SELECT count(*) FROM delays').pluck().get()).toBe(triggered * 2);
-    // a delayed task is created only once its delay is due
+    // a delayed task is created only once its delay is due: each sequence has two delays, store's
+    // (the earlier due time) and audit's (the later one); every delay fired
+    expect(db.prepare('SELECT count(*) FROM delays WHERE fired = 0').pluck().get()).toBe(0);
+    const withDelays = db
+      .prepare('SELECT count(*) FROM tasks WHERE sequence IN (SELECT sequence FROM delays)')
+      .pluck()
+      .get();
+    expect(withDelays).toBe(triggered * 5);
     const early = db
       .prepare(
-        `SELECT d.assoc, d.sequence, d.due_at AS dueAt, t.created_at AS createdAt FROM delays d
-         JOIN tasks t ON t.run_id = d.run_id AND t.sequence = d.sequence AND d.assoc LIKE '%step:' || t.step || '@%'
-         WHERE d.fired = 0 OR t.created_at < d.due_at`,
+        `SELECT t.step, t.sequence, t.created_at AS createdAt, d.firstDue, d.lastDue FROM tasks t
+         JOIN (SELECT sequence, min(due_at) AS firstDue, max(due_at) AS lastDue, count(*) AS n
+               FROM delays GROUP BY sequence) d ON d.sequence = t.sequence
+         WHERE d.n != 2 OR d.lastDue - d.firstDue < ${AUDIT_DELAY_MS - STORE_DELAY_MS}
+            OR (t.step = 'store' AND t.created_at < d.firstDue) OR (t.step = 'audit' AND t.created_at < d.lastDue)`,
       )
       .all();
     expect(early).toEqual([]);
