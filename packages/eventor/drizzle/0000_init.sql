@@ -29,10 +29,10 @@ CREATE TABLE `runs` (
 CREATE INDEX `runs_started_idx` ON `runs` (`started_at`);--> statement-breakpoint
 CREATE TABLE `tasks` (
 	`run_id` text NOT NULL,
+	`ord` integer NOT NULL,
 	`step` text NOT NULL,
 	`sequence` text NOT NULL,
 	`recovery` integer NOT NULL,
-	`ord` integer NOT NULL,
 	`status` text NOT NULL,
 	`attempts` integer DEFAULT 0 NOT NULL,
 	`result` text,
@@ -40,9 +40,11 @@ CREATE TABLE `tasks` (
 	`skipped` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL,
-	PRIMARY KEY(`run_id`, `step`, `sequence`, `recovery`)
+	PRIMARY KEY(`run_id`, `ord`)
 );
 --> statement-breakpoint
+CREATE UNIQUE INDEX `tasks_key_idx` ON `tasks` (`run_id`,`step`,`sequence`,`recovery`);--> statement-breakpoint
+CREATE INDEX `tasks_open_idx` ON `tasks` (`run_id`,`recovery`) WHERE status NOT IN ('success', 'failure');--> statement-breakpoint
 CREATE TABLE `triggers` (
 	`run_id` text NOT NULL,
 	`recovery` integer NOT NULL,

@@ -1,7 +1,7 @@
 -- Custom migration (drizzle-kit generate --custom): drizzle cannot declare WITHOUT ROWID tables
 -- (drizzle-orm#408). triggers and tasks are keyed by their natural primary key; as WITHOUT ROWID
--- tables the key is the table itself, so each commit of the run loop writes one B-tree per table
--- instead of a table plus its key index. Columns and keys stay as schema.ts declares them.
+-- tables the key is the table itself, so a commit of the run loop writes no separate key B-tree.
+-- Columns, keys and indexes stay as schema.ts declares them (DROP TABLE drops the old indexes).
 CREATE TABLE `__new_triggers` (
 	`run_id` text NOT NULL,
 	`recovery` integer NOT NULL,
@@ -23,10 +23,10 @@ CREATE INDEX `triggers_unacted_idx` ON `triggers` (`run_id`,`recovery`) WHERE ac
 --> statement-breakpoint
 CREATE TABLE `__new_tasks` (
 	`run_id` text NOT NULL,
+	`ord` integer NOT NULL,
 	`step` text NOT NULL,
 	`sequence` text NOT NULL,
 	`recovery` integer NOT NULL,
-	`ord` integer NOT NULL,
 	`status` text NOT NULL,
 	`attempts` integer DEFAULT 0 NOT NULL,
 	`result` text,
@@ -34,11 +34,15 @@ CREATE TABLE `__new_tasks` (
 	`skipped` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL,
-	PRIMARY KEY(`run_id`, `step`, `sequence`, `recovery`)
+	PRIMARY KEY(`run_id`, `ord`)
 ) WITHOUT ROWID;
 --> statement-breakpoint
-INSERT INTO `__new_tasks` SELECT `run_id`, `step`, `sequence`, `recovery`, `ord`, `status`, `attempts`, `result`, `error`, `skipped`, `created_at`, `updated_at` FROM `tasks`;
+INSERT INTO `__new_tasks` SELECT `run_id`, `ord`, `step`, `sequence`, `recovery`, `status`, `attempts`, `result`, `error`, `skipped`, `created_at`, `updated_at` FROM `tasks`;
 --> statement-breakpoint
 DROP TABLE `tasks`;
 --> statement-breakpoint
 ALTER TABLE `__new_tasks` RENAME TO `tasks`;
+--> statement-breakpoint
+CREATE UNIQUE INDEX `tasks_key_idx` ON `tasks` (`run_id`,`step`,`sequence`,`recovery`);
+--> statement-breakpoint
+CREATE INDEX `tasks_open_idx` ON `tasks` (`run_id`,`recovery`) WHERE status NOT IN ('success', 'failure');

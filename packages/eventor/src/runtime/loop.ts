@@ -696,7 +696,7 @@ export class RunLoop {
   }
 
   private keyOf(task: TaskState): TaskKey {
-    return { runId: this.runId, step: task.step.name, sequence: task.sequence, recovery: this.recovery };
+    return { runId: this.runId, ord: task.ord };
   }
 
   private stopsOnException(step: StepDef): boolean {

@@ -46,17 +46,19 @@ export const triggers = sqliteTable(
 );
 
 /**
- * A step's execution in a sequence, in one recovery; `ord` orders tasks of a run as they were created.
- * Rebuilt WITHOUT ROWID by migration 0001, like triggers.
+ * A step's execution in a sequence, in one recovery. Keyed by (run, ord), the run's creation order,
+ * so "oldest first" pages read in key order; (step, sequence, recovery) is unique. Rebuilt WITHOUT
+ * ROWID by migration 0001. The partial index holds only unfinished tasks, so `pending()` does not
+ * read the run's history.
  */
 export const tasks = sqliteTable(
   'tasks',
   {
     runId: text('run_id').notNull(),
+    ord: integer('ord').notNull(),
     step: text('step').notNull(),
     sequence: text('sequence').notNull(),
     recovery: integer('recovery').notNull(),
-    ord: integer('ord').notNull(),
     status: text('status').notNull(),
     attempts: integer('attempts').notNull().default(0),
     result: text('result'),
@@ -65,7 +67,11 @@ export const tasks = sqliteTable(
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.step, t.sequence, t.recovery] })],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.ord] }),
+    uniqueIndex('tasks_key_idx').on(t.runId, t.step, t.sequence, t.recovery),
+    index('tasks_open_idx').on(t.runId, t.recovery).where(sql`status NOT IN ('success', 'failure')`),
+  ],
 );
 
 /** A delayed assoc waiting for its due time (ms since epoch). */

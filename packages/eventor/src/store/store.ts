@@ -41,11 +41,10 @@ export interface TaskRow {
   updatedAt: number;
 }
 
+/** A task's primary key: its run and its creation order in the run. */
 export interface TaskKey {
   runId: string;
-  step: string;
-  sequence: string;
-  recovery: number;
+  ord: number;
 }
 
 export interface DelayRow {
@@ -300,7 +299,7 @@ export class Store {
   }
 
   updateTaskStatus(key: TaskKey, status: TaskStatus, attempts: number, now: number): void {
-    this.stmt.updateTaskStatus.run(status, attempts, now, key.runId, key.step, key.sequence, key.recovery);
+    this.stmt.updateTaskStatus.run(status, attempts, now, key.runId, key.ord);
   }
 
   finishTask(
@@ -311,17 +310,7 @@ export class Store {
     error: string | null,
     now: number,
   ) {
-    this.stmt.finishTask.run(
-      status,
-      attempts,
-      result,
-      error,
-      now,
-      key.runId,
-      key.step,
-      key.sequence,
-      key.recovery,
-    );
+    this.stmt.finishTask.run(status, attempts, result, error, now, key.runId, key.ord);
   }
 
   /** The next `ord` for a run's tasks (creation order across recoveries); taken when it is used. */
@@ -422,6 +411,8 @@ export class Store {
   }
 }
 
+// INDEXED BY tasks_open_idx: without statistics SQLite prefers the primary key (run_id) and reads
+// the run's whole history; the partial index holds only unfinished tasks.
 function prepareStatements(db: Database.Database) {
   return {
     insertTrigger: db.prepare(
@@ -444,11 +435,10 @@ function prepareStatements(db: Database.Database) {
       .prepare('SELECT 1 FROM tasks WHERE run_id = ? AND step = ? AND sequence = ? AND recovery = ?')
       .pluck(),
     updateTaskStatus: db.prepare(
-      'UPDATE tasks SET status = ?, attempts = ?, updated_at = ? WHERE run_id = ? AND step = ? AND sequence = ? AND recovery = ?',
+      'UPDATE tasks SET status = ?, attempts = ?, updated_at = ? WHERE run_id = ? AND ord = ?',
     ),
     finishTask: db.prepare(
-      `UPDATE tasks SET status = ?, attempts = ?, result = ?, error = ?, updated_at = ?
-       WHERE run_id = ? AND step = ? AND sequence = ? AND recovery = ?`,
+      'UPDATE tasks SET status = ?, attempts = ?, result = ?, error = ?, updated_at = ? WHERE run_id = ? AND ord = ?',
     ),
     maxTaskOrd: db.prepare('SELECT max(ord) FROM tasks WHERE run_id = ?').pluck(),
     maxTriggerOrd: db.prepare('SELECT max(ord) FROM triggers WHERE run_id = ?').pluck(),
@@ -459,7 +449,7 @@ function prepareStatements(db: Database.Database) {
     unfinishedTasks: db.prepare(
       `SELECT run_id AS runId, recovery, step, sequence, ord, status, attempts, result, error, skipped,
               created_at AS createdAt, updated_at AS updatedAt
-       FROM tasks WHERE run_id = ? AND recovery = ? AND status NOT IN ('success', 'failure') ORDER BY ord`,
+       FROM tasks INDEXED BY tasks_open_idx WHERE run_id = ? AND recovery = ? AND status NOT IN ('success', 'failure') ORDER BY ord`,
     ),
     failedTasks: db.prepare(
       `SELECT step, sequence FROM tasks WHERE run_id = ? AND recovery = ? AND status = 'failure' ORDER BY ord`,
@@ -477,7 +467,7 @@ function prepareStatements(db: Database.Database) {
     pendingCounts: db.prepare(
       `SELECT
          (SELECT count(*) FROM triggers WHERE run_id = ? AND recovery = ? AND acted = 0) AS triggers,
-         (SELECT count(*) FROM tasks WHERE run_id = ? AND recovery = ? AND status NOT IN ('success', 'failure')) AS tasks,
+         (SELECT count(*) FROM tasks INDEXED BY tasks_open_idx WHERE run_id = ? AND recovery = ? AND status NOT IN ('success', 'failure')) AS tasks,
          (SELECT count(*) FROM delays WHERE run_id = ? AND recovery = ? AND fired = 0) AS delays,
          (SELECT min(due_at) FROM delays WHERE run_id = ? AND recovery = ? AND fired = 0) AS nextDue`,
     ),
