@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import * as lib from '../src/index.js';
 import {
   buildFlow,
@@ -57,9 +57,10 @@ async function sweep(spec: FlowSpec, kind: 'after' | 'inside', limit = 80): Prom
   throw new Error(`a child still got killed at ${kind}:${limit}: is the run that long?`);
 }
 
-function tempDir(): string {
+/** A temp folder removed when the test ends (`context` of a concurrent test: its own hooks). */
+function tempDir(context: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'flow-reliability-'));
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  context.onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
@@ -95,8 +96,8 @@ function storeDigest(store: string): string {
 }
 
 /** Starts `spec` in a child and kills it once `step` has been called (its call is recorded). */
-async function killWhileRunning(spec: FlowSpec, step: string) {
-  const dir = tempDir();
+async function killWhileRunning(context: TestContext, spec: FlowSpec, step: string) {
+  const dir = tempDir(context);
   const store = join(dir, 'flow.run.db');
   const specPath = join(dir, 'spec.json');
   const log = join(dir, EXECUTIONS);
@@ -322,50 +323,7 @@ describe.concurrent('kills in recoveries', () => {
   }, 60_000);
 });
 
-describe('delays across a kill', () => {
-  const delayed = (runId: string, delayMs: number) =>
-    flowSpec(runId, [
-      { name: 's1', kind: 'sync', sleepMs: 0, start: root },
-      { name: 's2', kind: 'sync', sleepMs: 0, start: after('s1', delayMs) },
-    ]);
-
-  it('fires a delay that was pending when the engine was killed at its original due time, once', async () => {
-    const report = await runScenario(delayed('delay-pending', 2_000), [{ kind: 'time', ms: 300 }], {
-      lib,
-      pauseMs: 1_000,
-    });
-    expect(report.failures, explain(report)).toEqual([]);
-    const delays = report.rows?.delays ?? [];
-    expect(delays.map((d) => [d.recovery, d.fired])).toEqual([
-      [0, 0],
-      [1, 1],
-    ]);
-    const due = delays[0]?.dueAt as number;
-    expect(delays[1]?.dueAt).toBe(due);
-    const calls = (report.executions ?? []).filter((c) => c.s === 's2');
-    expect(calls).toHaveLength(1);
-    const at = calls[0]?.t as number;
-    // a delay restarted by the recovery would fire 2 s after it began, well after the original due time
-    expect((report.recoveredAt as number) + 2_000 - due).toBeGreaterThan(900);
-    expect(at).toBeGreaterThanOrEqual(due);
-    expect(at - due).toBeLessThan(800);
-  }, 30_000);
-
-  it('fires a delay whose due time passed while the engine was down as soon as the recovery starts', async () => {
-    const report = await runScenario(delayed('delay-overdue', 1_200), [{ kind: 'time', ms: 200 }], {
-      lib,
-      pauseMs: 1_500,
-    });
-    expect(report.failures, explain(report)).toEqual([]);
-    const due = report.rows?.delays[0]?.dueAt as number;
-    expect(report.recoveredAt).toBeGreaterThan(due);
-    const calls = (report.executions ?? []).filter((c) => c.s === 's2');
-    expect(calls).toHaveLength(1);
-    expect((calls[0]?.t as number) - (report.recoveredAt as number)).toBeLessThan(900);
-  }, 30_000);
-});
-
-describe('worker, process and command steps killed with their engine', () => {
+describe.concurrent('worker, process and command steps killed with their engine', () => {
   const withStep = (runId: string, step: Omit<StepSpec, 'start'>): FlowSpec =>
     flowSpec(runId, [
       { name: 's1', kind: 'sync', sleepMs: 0, start: root },
@@ -373,9 +331,9 @@ describe('worker, process and command steps killed with their engine', () => {
       { name: 's3', kind: 'sync', sleepMs: 0, start: after(step.name) },
     ]);
 
-  it('reruns a worker step that was running when its engine was killed, once, and what followed it', async () => {
+  it('reruns a worker step that was running when its engine was killed, once, and what followed it', async (context) => {
     const spec = withStep('worker', { name: 'w', kind: 'worker', sleepMs: 0, firstRunMs: 30_000 });
-    const killed = await killWhileRunning(spec, 'w');
+    const killed = await killWhileRunning(context, spec, 'w');
     expect(killed.child.killed).toBe(true);
     const { result, tasks, executions, failures, integrity } = await recoverHere(
       spec,
@@ -392,9 +350,9 @@ describe('worker, process and command steps killed with their engine', () => {
     expect(executions.filter((c) => c.s === 'w').map((c) => c.r)).toEqual([0, 1]);
   }, 30_000);
 
-  it('ends the child of a process step soon after its engine is killed, without touching the store; recovery reruns it', async () => {
+  it('ends the child of a process step soon after its engine is killed, without touching the store; recovery reruns it', async (context) => {
     const spec = withStep('process', { name: 'p', kind: 'process', sleepMs: 0, firstRunMs: 30_000 });
-    const killed = await killWhileRunning(spec, 'p');
+    const killed = await killWhileRunning(context, spec, 'p');
     expect(killed.child.killed).toBe(true);
     const orphan = killed.call?.pid as number;
     expect(orphan).not.toBe(killed.child.pid);
@@ -411,8 +369,8 @@ describe('worker, process and command steps killed with their engine', () => {
     ]);
   }, 30_000);
 
-  it('leaves the store untouched by a command its killed engine orphaned, which may run on to its end; recovery reruns it once', async () => {
-    const dir = tempDir();
+  it('leaves the store untouched by a command its killed engine orphaned, which may run on to its end; recovery reruns it once', async (context) => {
+    const dir = tempDir(context);
     const doneFile = join(dir, 'done.log');
     const spec = withStep('command', {
       name: 'c',
@@ -421,7 +379,7 @@ describe('worker, process and command steps killed with their engine', () => {
       firstRunMs: 2_500,
       doneFile,
     });
-    const killed = await killWhileRunning(spec, 'c');
+    const killed = await killWhileRunning(context, spec, 'c');
     expect(killed.child.killed).toBe(true);
     const orphan = killed.call?.pid as number;
     // a silent command does not notice that its engine is gone: nothing stops it (SIGKILL runs no exit hook)
@@ -438,8 +396,8 @@ describe('worker, process and command steps killed with their engine', () => {
     expect(tasks.filter((t) => t.step === 'c' && t.status === 'success')).toHaveLength(1);
   }, 30_000);
 
-  it('ends a command that writes output soon after its engine is killed (its output pipe is gone)', async () => {
-    const dir = tempDir();
+  it('ends a command that writes output soon after its engine is killed (its output pipe is gone)', async (context) => {
+    const dir = tempDir(context);
     const doneFile = join(dir, 'done.log');
     const spec = withStep('chatty', {
       name: 'c',
@@ -449,7 +407,7 @@ describe('worker, process and command steps killed with their engine', () => {
       chatty: true,
       doneFile,
     });
-    const killed = await killWhileRunning(spec, 'c');
+    const killed = await killWhileRunning(context, spec, 'c');
     expect(killed.child.killed).toBe(true);
     const orphan = killed.call?.pid as number;
     expect(await waitFor(() => !pidAlive(orphan), 3_000)).toBe(true);
@@ -458,7 +416,7 @@ describe('worker, process and command steps killed with their engine', () => {
   }, 30_000);
 });
 
-describe('active trigger of a step that recovery skips', () => {
+describe.concurrent('active trigger of a step that recovery skips', () => {
   it('reruns a step started by another step going active, when that step succeeded before the kill and is skipped', async () => {
     // p succeeds in 20 ms; w, started by p's active trigger, is still running when the engine dies.
     // The recovery skips p, and must still fire p's active trigger so that w runs again (it did not
@@ -474,13 +432,13 @@ describe('active trigger of a step that recovery skips', () => {
   }, 30_000);
 });
 
-describe('limits of recovery after a kill', () => {
-  it('refuses to recover a killed run whose lease names another host: it cannot tell whether that process is gone', async () => {
+describe.concurrent('limits of recovery after a kill', () => {
+  it('refuses to recover a killed run whose lease names another host: it cannot tell whether that process is gone', async (context) => {
     const spec = flowSpec('other-host', [
       { name: 's1', kind: 'sync', sleepMs: 0, start: root },
       { name: 's2', kind: 'async', sleepMs: 0, firstRunMs: 30_000, start: after('s1') },
     ]);
-    const killed = await killWhileRunning(spec, 's2');
+    const killed = await killWhileRunning(context, spec, 's2');
     expect(killed.child.killed).toBe(true);
     // what the row would say had the killed engine run on another machine sharing the file
     const Database = createRequire(import.meta.url)('better-sqlite3');
@@ -504,5 +462,57 @@ describe('limits of recovery after a kill', () => {
     expect(error).toBeInstanceOf(lib.StoreError);
     expect(error).toMatchObject({ code: 'FLOW_STORE_IN_USE' });
     expect((error as Error).message).toContain('another-host.example');
+  }, 30_000);
+});
+
+// Not concurrent with the rest: the recovery runs in this process, and the due times are checked
+// against when it calls the step, so nothing else should hold this process's event loop meanwhile.
+describe('delays across a kill', () => {
+  // s1 -> s2 after a delay; s1 -> k, whose call kills the child: by then the pass that stored the
+  // delay (and created k) is committed, whatever the parent's timers are doing
+  const delayed = (runId: string, delayMs: number) =>
+    flowSpec(runId, [
+      { name: 's1', kind: 'sync', sleepMs: 0, start: root },
+      { name: 's2', kind: 'sync', sleepMs: 0, start: after('s1', delayMs) },
+      { name: 'k', kind: 'sync', sleepMs: 0, start: after('s1') },
+    ]);
+  const killInK: Kill[] = [{ kind: 'call', at: 2 }];
+
+  it('fires a delay that was pending when the engine was killed at its original due time, once', async () => {
+    const report = await runScenario(delayed('delay-pending', 2_000), killInK, {
+      lib,
+      pauseMs: 1_500,
+    });
+    expect(report.failures, explain(report)).toEqual([]);
+    expect(report.attempts[0]?.outcome).toBe('killed');
+    const delays = report.rows?.delays ?? [];
+    expect(delays.map((d) => [d.recovery, d.fired])).toEqual([
+      [0, 0],
+      [1, 1],
+    ]);
+    const due = delays[0]?.dueAt as number;
+    expect(delays[1]?.dueAt).toBe(due);
+    const calls = (report.executions ?? []).filter((c) => c.s === 's2');
+    expect(calls).toHaveLength(1);
+    const at = calls[0]?.t as number;
+    // a delay restarted by the recovery would fire 2 s after it began, well after the original due time
+    expect(report.recoveredAt).toBeLessThan(due);
+    expect((report.recoveredAt as number) + 2_000 - due).toBeGreaterThan(1_200);
+    expect(at).toBeGreaterThanOrEqual(due);
+    expect(at - due).toBeLessThan(800);
+  }, 30_000);
+
+  it('fires a delay whose due time passed while the engine was down as soon as the recovery starts', async () => {
+    const report = await runScenario(delayed('delay-overdue', 1_200), killInK, {
+      lib,
+      pauseMs: 1_500,
+    });
+    expect(report.failures, explain(report)).toEqual([]);
+    expect(report.attempts[0]?.outcome).toBe('killed');
+    const due = report.rows?.delays[0]?.dueAt as number;
+    expect(report.recoveredAt).toBeGreaterThan(due);
+    const calls = (report.executions ?? []).filter((c) => c.s === 's2');
+    expect(calls).toHaveLength(1);
+    expect((calls[0]?.t as number) - (report.recoveredAt as number)).toBeLessThan(900);
   }, 30_000);
 });
