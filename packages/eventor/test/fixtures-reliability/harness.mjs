@@ -55,6 +55,8 @@ export function makeSpec(seed) {
       sleepMs: kind === 'sync' ? 0 : r.int(0, 25),
       start,
       pool: pooled && r.chance(0.5),
+      // fails its first attempt, then retries after a short backoff (a kill may land in the backoff)
+      ...((kind === 'sync' || kind === 'async') && r.chance(0.12) ? { flakyBackoffMs: r.int(5, 40) } : {}),
     });
   }
   const fan = r.chance(0.2)
@@ -137,6 +139,7 @@ export function buildFlow(lib, spec, { store, dir, runMode = 'restart', onCall, 
       s: name,
       q: current.sequence,
       r: current.recovery,
+      a: current.attempt,
       pid: process.pid,
       t: Date.now(),
     });
@@ -186,6 +189,11 @@ export function buildFlow(lib, spec, { store, dir, runMode = 'restart', onCall, 
   return ev;
 }
 
+/** A flaky step fails its first attempt (of a recovery that starts it afresh) and succeeds after. */
+const flaky = (lib, step) => step.flakyBackoffMs !== undefined && lib.currentStep().attempt === 1;
+const retries = (step) =>
+  step.flakyBackoffMs === undefined ? {} : { config: { retries: 1, backoff: step.flakyBackoffMs } };
+
 /**
  * A spec step's options. Besides `kind` and `sleepMs`, a step may say `firstRunMs` (all but sync:
  * work that much longer in recovery 0, so a test can kill the engine meanwhile) and, for a
@@ -197,8 +205,10 @@ function stepBody(lib, step, record, log) {
       return {
         func: () => {
           record(step.name);
+          if (flaky(lib, step)) throw new Error(`${step.name} fails its first attempt`);
           return step.name;
         },
+        ...retries(step),
       };
     case 'async':
       return {
@@ -206,8 +216,10 @@ function stepBody(lib, step, record, log) {
           record(step.name);
           const ms = step.sleepMs + (lib.currentStep().recovery === 0 ? (step.firstRunMs ?? 0) : 0);
           if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+          if (flaky(lib, step)) throw new Error(`${step.name} fails its first attempt`);
           return step.name;
         },
+        ...retries(step),
       };
     case 'worker':
     case 'process':
@@ -279,6 +291,7 @@ function describeSpec(spec) {
   if (spec.fan) parts.push(`fan-out ${spec.fan.count}`);
   if (spec.steps.some((step) => step.start.type === 'join')) parts.push('joins');
   if (spec.steps.some((step) => step.start.delayMs > 0)) parts.push('delays');
+  if (spec.steps.some((step) => step.flakyBackoffMs !== undefined)) parts.push('retries');
   if (spec.poolLimit > 0) parts.push(`pool ${spec.poolLimit}`);
   if (spec.maxConcurrent > 0) parts.push(`cap ${spec.maxConcurrent}`);
   return parts.join(', ');

@@ -222,10 +222,11 @@ const BEGUN = new Set(['active', 'success', 'failure']);
  * The crash invariants over a whole run (every recovery), for the steps whose executions are
  * recorded. `expected` lists `step/sequence` of every task the flow must have succeeded by the end;
  * `tasks` are the run's task records (step, sequence, recovery, status, skipped, updatedAt);
- * `executions` the recorded calls `{ s, q, r, pid, t }`; `finalRecovery` the recovery that finished
+ * `executions` the recorded calls `{ s, q, r, a, pid, t }` (a: attempt); `finalRecovery` the recovery that finished
  * the run. For each expected task, with r* the recovery whose (not skipped) success was committed:
  * - it succeeded in the final recovery; its success (not skipped) is recorded exactly once (in r*);
- * - it was called at least once in r*, never after r*, at most once by any one process;
+ * - it was called at least once in r*, never after r*, at most once by any one process (per attempt:
+ *   a retried step is called once per attempt, and only its last attempt counts as its call in r*);
  * - exactly once in r*, unless `continued` (a `continue` after a kill goes on in the same recovery,
  *   where the call the kill cut short runs again): then no call in r* after its success was committed;
  * - before r* it never succeeded; after r* every task of it is a skipped success;
@@ -276,18 +277,32 @@ export function checkInvariants({ expected, tasks, executions, finalRecovery, co
     const perRecovery = new Map();
     const perProcess = new Map();
     for (const call of keyCalls) {
-      perRecovery.set(call.r, (perRecovery.get(call.r) ?? 0) + 1);
-      const process = `${call.r}/${call.pid}`;
+      const process = `${call.r}/${call.pid}/${call.a ?? 1}`;
       perProcess.set(process, (perProcess.get(process) ?? 0) + 1);
     }
     for (const [process, count] of perProcess) {
-      if (count > 1) failures.push(`${key}: called ${count} times by one process (recovery/pid ${process})`);
+      if (count > 1)
+        failures.push(`${key}: called ${count} times by one process (recovery/pid/attempt ${process})`);
     }
-    for (const recovery of perRecovery.keys()) {
-      const task = byRecovery.get(recovery);
-      if (!task || !BEGUN.has(task.status) || task.skipped) {
+    // a retried step is called once per attempt; the attempt that succeeded is the one that counts
+    const successCalls = keyCalls.filter((call) => {
+      const task = byRecovery.get(call.r);
+      return call.a === undefined || task?.status !== 'success' || task.skipped || call.a === task.attempts;
+    });
+    for (const call of successCalls) perRecovery.set(call.r, (perRecovery.get(call.r) ?? 0) + 1);
+    for (const call of keyCalls) {
+      // committed as begun (active, or back to ready for a retry after a failed attempt), with at
+      // least this attempt, and not skipped
+      const task = byRecovery.get(call.r);
+      const begun =
+        task !== undefined &&
+        !task.skipped &&
+        (BEGUN.has(task.status) || task.attempts > 0) &&
+        (call.a === undefined || task.attempts >= call.a);
+      if (!begun) {
+        const state = task ? `${task.status}${task.skipped ? ' (skipped)' : ''}` : 'missing';
         failures.push(
-          `${key}: called in recovery ${recovery}, where its task is ${task ? `${task.status}${task.skipped ? ' (skipped)' : ''}` : 'missing'}: ` +
+          `${key}: called in recovery ${call.r}${call.a === undefined ? '' : ` (attempt ${call.a})`}, where its task is ${state}: ` +
             'a step may only be called once its task is committed as active',
         );
       }
@@ -297,6 +312,13 @@ export function checkInvariants({ expected, tasks, executions, finalRecovery, co
     const inStar = perRecovery.get(star) ?? 0;
     if (continued ? inStar < 1 : inStar !== 1)
       failures.push(`${key}: called ${inStar} times in recovery ${star}, the one that committed its success`);
+    const beyond = keyCalls.filter(
+      (call) => call.r === star && call.a !== undefined && call.a > committed[0].attempts,
+    );
+    if (beyond.length > 0)
+      failures.push(
+        `${key}: called in attempt ${beyond[0].a} after its success in attempt ${committed[0].attempts}`,
+      );
     const committedAt = committed[0].updatedAt === undefined ? undefined : Number(committed[0].updatedAt);
     const afterCommit = keyCalls.filter((call) => call.r === star && call.t > committedAt);
     if (committedAt !== undefined && afterCommit.length > 0) {

@@ -3,7 +3,7 @@ import { currentStep } from '@flow/eventor';
 import { recordExecution } from './kit.mjs';
 
 /**
- * Appends `{ s, q, r, pid, t }` to `file`, waits `sleepMs` (plus `firstRunMs` in recovery 0, so a
+ * Appends `{ s, q, r, a, pid, t }` to `file`, waits `sleepMs` (plus `firstRunMs` in recovery 0, so a
  * test can kill the engine while the step runs), returns the step name.
  */
 export async function record(file, sleepMs, firstRunMs = 0) {
@@ -12,6 +12,7 @@ export async function record(file, sleepMs, firstRunMs = 0) {
     s: step.name,
     q: step.sequence,
     r: step.recovery,
+    a: step.attempt,
     pid: process.pid,
     t: Date.now(),
   });
