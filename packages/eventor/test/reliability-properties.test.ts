@@ -164,6 +164,8 @@ const recoveryCase = dagArbitrary.chain((steps) => {
   return fc.record({
     steps: fc.constant(steps),
     rounds: fc.array(fc.subarray(keys), { minLength: 1, maxLength: 3 }),
+    // a cap changes the order steps run in, never which ones run
+    maxConcurrent: fc.integer({ min: -1, max: 3 }),
   });
 });
 
@@ -229,14 +231,9 @@ function buildDag(
   steps: DagStep[],
   failing: ReadonlySet<TaskKey>,
   calls: TaskKey[],
+  config: { stopOnException: boolean; maxConcurrent: number },
 ): Eventor {
-  const ev = new Eventor({
-    name: 'dag-property',
-    store,
-    runMode,
-    logLevel: 'silent',
-    config: { stopOnException: false },
-  });
+  const ev = new Eventor({ name: 'dag-property', store, runMode, logLevel: 'silent', config });
   const start = ev.addEvent('start');
   const done = steps.map((_, i) => ev.addEvent(`done_s${i}`));
   steps.forEach((step, i) => {
@@ -262,47 +259,108 @@ function buildDag(
   return ev;
 }
 
+/** Runs the rounds on one store: a restart, then a recover per round; the last round has no failures. */
+async function runRounds(
+  steps: DagStep[],
+  rounds: TaskKey[][],
+  config: { stopOnException: boolean; maxConcurrent: number },
+  check: (round: {
+    index: number;
+    failing: ReadonlySet<TaskKey>;
+    succeededBefore: ReadonlySet<TaskKey>;
+    calls: TaskKey[];
+    ok: boolean;
+    succeeded: Set<TaskKey>;
+    skipped: Set<TaskKey>;
+  }) => void,
+): Promise<Set<TaskKey>> {
+  const dir = mkdtempSync(join(tmpdir(), 'flow-dag-property-'));
+  const store = join(dir, 'flow.run.db');
+  const succeededBefore = new Set<TaskKey>();
+  try {
+    const all = [...rounds.map((round) => new Set(round)), new Set<TaskKey>()];
+    for (const [index, failing] of all.entries()) {
+      const calls: TaskKey[] = [];
+      const ev = buildDag(store, index === 0 ? 'restart' : 'recover', steps, failing, calls, config);
+      try {
+        const result = await ev.run();
+        const tasks = ev.tasks({ recovery: result.recovery });
+        const keyOf = (t: { step: string; sequence: string }) => `${t.step}/${t.sequence}`;
+        const succeeded = new Set(tasks.filter((t) => t.status === 'success').map(keyOf));
+        const skipped = new Set(tasks.filter((t) => t.skipped).map(keyOf));
+        check({ index, failing, succeededBefore, calls, ok: result.ok, succeeded, skipped });
+        for (const key of succeeded) succeededBefore.add(key);
+      } finally {
+        ev.close();
+      }
+    }
+    return succeededBefore;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const stepOf = (key: TaskKey) => Number(key.slice(1, key.indexOf('/')));
+const sorted = (keys: Iterable<TaskKey>) => [...keys].sort();
+const everyStep = (steps: DagStep[]) => SEQUENCES.flatMap((q) => steps.map((_, i) => `s${i}/${q}`));
+
 describe('recovery (property)', () => {
   it('calls exactly the reference set in each recovery: what did not succeed before and is reached now', async () => {
     await fc.assert(
-      fc.asyncProperty(recoveryCase, async ({ steps, rounds }) => {
-        const dir = mkdtempSync(join(tmpdir(), 'flow-dag-property-'));
-        const store = join(dir, 'flow.run.db');
-        try {
-          const succeededBefore = new Set<TaskKey>();
-          const all = [...rounds.map((round) => new Set(round)), new Set<TaskKey>()];
-          for (const [index, failing] of all.entries()) {
-            const calls: TaskKey[] = [];
-            const ev = buildDag(store, index === 0 ? 'restart' : 'recover', steps, failing, calls);
-            try {
-              const result = await ev.run();
-              const reference = referenceRound(steps, succeededBefore, failing);
-              expect(calls.slice().sort(), `round ${index}`).toEqual([...reference.called].sort());
-              // the tasks of this recovery: those that succeeded earlier are skipped, never called
-              const tasks = ev.tasks({ recovery: result.recovery });
-              const skipped = tasks.filter((t) => t.skipped).map((t) => `${t.step}/${t.sequence}`);
-              expect(skipped.sort(), `round ${index} skipped`).toEqual(
-                [...reference.succeeded].filter((key) => succeededBefore.has(key)).sort(),
-              );
-              const unhandled = [...reference.called].some(
-                (key) => failing.has(key) && !steps[Number(key.slice(1, key.indexOf('/')))]?.handled,
-              );
-              expect(result.ok, `round ${index} ok`).toBe(!unhandled);
-              for (const key of reference.succeeded) succeededBefore.add(key);
-            } finally {
-              ev.close();
-            }
-          }
-          // after the last round, without failures, every step succeeded in every sequence
-          const missing = SEQUENCES.flatMap((q) => steps.map((_, i) => `s${i}/${q}`)).filter(
-            (key) => !succeededBefore.has(key),
-          );
-          expect(missing).toEqual([]);
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
+      fc.asyncProperty(recoveryCase, async ({ steps, rounds, maxConcurrent }) => {
+        const succeeded = await runRounds(
+          steps,
+          rounds,
+          { stopOnException: false, maxConcurrent },
+          (round) => {
+            const reference = referenceRound(steps, round.succeededBefore, round.failing);
+            expect(sorted(round.calls), `round ${round.index}`).toEqual(sorted(reference.called));
+            // those that succeeded in an earlier round are skipped, never called
+            expect(sorted(round.skipped), `round ${round.index} skipped`).toEqual(
+              sorted([...reference.succeeded].filter((key) => round.succeededBefore.has(key))),
+            );
+            expect(sorted(round.succeeded), `round ${round.index} succeeded`).toEqual(
+              sorted(reference.succeeded),
+            );
+            const unhandled = [...reference.called].some(
+              (key) => round.failing.has(key) && !steps[stepOf(key)]?.handled,
+            );
+            expect(round.ok, `round ${round.index} ok`).toBe(!unhandled);
+          },
+        );
+        // after the last round, without failures, every step succeeded in every sequence
+        expect(everyStep(steps).filter((key) => !succeeded.has(key))).toEqual([]);
       }),
       { numRuns: 80 },
+    );
+  }, 90_000);
+
+  it('with stopOnException, never calls a step that succeeded before and finishes everything once failures stop', async () => {
+    // which steps an unhandled failure stops depends on timing, so the failing rounds are checked
+    // against bounds; the last round, without failures, against the exact reference
+    await fc.assert(
+      fc.asyncProperty(recoveryCase, async ({ steps, rounds, maxConcurrent }) => {
+        const succeeded = await runRounds(
+          steps,
+          rounds,
+          { stopOnException: true, maxConcurrent },
+          (round) => {
+            const reference = referenceRound(steps, round.succeededBefore, round.failing);
+            expect(round.calls.filter((key) => round.succeededBefore.has(key))).toEqual([]);
+            expect(round.calls.filter((key) => !reference.called.has(key))).toEqual([]);
+            expect(new Set(round.calls).size, `round ${round.index}: a step called twice`).toBe(
+              round.calls.length,
+            );
+            if (round.failing.size === 0) expect(sorted(round.calls)).toEqual(sorted(reference.called));
+            const unhandled = round.calls.some(
+              (key) => round.failing.has(key) && !steps[stepOf(key)]?.handled,
+            );
+            expect(round.ok, `round ${round.index} ok`).toBe(!unhandled);
+          },
+        );
+        expect(everyStep(steps).filter((key) => !succeeded.has(key))).toEqual([]);
+      }),
+      { numRuns: 60 },
     );
   }, 90_000);
 });
