@@ -20,9 +20,19 @@ export function parseDuration(value: unknown, option: string): number {
   );
 }
 
+/** A value as an error message shows it; never throws (proxies and null-prototype objects included). */
 export function formatValue(value: unknown): string {
+  try {
+    return formatValueOf(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+function formatValueOf(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'symbol') return String(value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'symbol')
+    return String(value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   try {
     return JSON.stringify(value) ?? String(value);

@@ -51,7 +51,16 @@ export interface SerializedError {
   cause?: SerializedError;
 }
 
+/** A plain record of a thrown value; never throws, whatever was thrown (proxies, hostile getters). */
 export function serializeError(error: unknown, depth = 0): SerializedError {
+  try {
+    return serializeErrorOf(error, depth);
+  } catch {
+    return { name: 'NonError', message: describeThrown(error) };
+  }
+}
+
+function serializeErrorOf(error: unknown, depth: number): SerializedError {
   if (error instanceof Error) {
     const out: SerializedError = { name: error.name, message: error.message };
     if (error.stack !== undefined) out.stack = error.stack;
@@ -63,11 +72,18 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
   return { name: 'NonError', message: describeThrown(error) };
 }
 
-function describeThrown(value: unknown): string {
-  if (typeof value === 'string') return value;
+/** Says what a step threw, in one line; never throws, whatever the value does when looked at. */
+export function describeThrown(value: unknown): string {
   try {
-    return JSON.stringify(value) ?? String(value);
+    if (value instanceof Error) return `${value.name}: ${value.message}`;
+    if (typeof value === 'string') return `threw ${JSON.stringify(value)}`;
+    const json = JSON.stringify(value);
+    return `threw ${json ?? String(value)}`;
   } catch {
-    return String(value);
+    try {
+      return `threw ${Object.prototype.toString.call(value)}`;
+    } catch {
+      return 'threw a value that cannot be described';
+    }
   }
 }

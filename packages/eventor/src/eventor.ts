@@ -20,7 +20,7 @@ import { activeStepContext } from './runtime/context.js';
 import { RunLoop } from './runtime/loop.js';
 import type { RunObserver } from './runtime/observer.js';
 import { disposeRunners } from './runtime/runners/index.js';
-import { type RunRow, Store, type TaskRow } from './store/store.js';
+import { asStoreError, type RunRow, Store, type TaskRow } from './store/store.js';
 
 export interface EventorConfig {
   /** Cap on tasks running at once in this eventor; < 1 = no cap (default). */
@@ -207,6 +207,7 @@ export class Eventor {
   /** Defines an event; with `expr` it fires by itself when the expression holds in a sequence. */
   addEvent(name: string, options: AddEventOptions = {}): EventRef {
     this.checkOpen();
+    checkOptions(`addEvent(${formatValue(name)})`, options);
     checkName('Event', name);
     const expr =
       options.expr === undefined
@@ -239,6 +240,7 @@ export class Eventor {
     options: AddAssocOptions = {},
   ) {
     this.checkOpen();
+    checkOptions('addAssoc', options);
     const source = this.resolveEvent(event, 'addAssoc');
     const list = Array.isArray(targets) ? targets : [targets];
     if (list.length === 0)
@@ -257,7 +259,7 @@ export class Eventor {
     const run = this.ensureRun();
     if (this.loop?.isActive && activeStepContext()?.runId === run.id)
       return this.loop.stageTrigger(name, seq);
-    const fired = this.store.insertTrigger(run.id, run.recovery, name, seq, false, now());
+    const fired = this.guard(() => this.store.insertTrigger(run.id, run.recovery, name, seq, false, now()));
     if (fired && this.loop?.isActive) this.loop.notifyTrigger(name, seq);
     return fired;
   }
@@ -293,7 +295,9 @@ export class Eventor {
     this.loop = loop;
     const removeSignalHandlers = this.handleSignals ? this.installSignalHandlers(loop) : () => {};
     try {
-      const outcome = await loop.run(maxLoops);
+      const outcome = await loop.run(maxLoops).catch((error: unknown) => {
+        throw asStoreError(error, this.store.path);
+      });
       if (this.store.isOpen) this.store.updateRun(run.id, { status: outcome.status, endedAt: now() }, now());
       const log = outcome.ok ? this.logger.info.bind(this.logger) : this.logger.error.bind(this.logger);
       log(
@@ -306,7 +310,12 @@ export class Eventor {
       removeSignalHandlers();
       // stopped workers and children must be gone before another process may take the run over
       await disposeRunners();
-      this.releaseLease();
+      try {
+        this.releaseLease();
+      } catch (error) {
+        // the run's outcome (or its store failure) is what the caller needs; a stale lease lapses with this process
+        this.logger.warn({ err: error }, `Could not release the run's lease: ${(error as Error).message}`);
+      }
       if (this.closed) this.store.close();
     }
   }
@@ -320,7 +329,7 @@ export class Eventor {
   pending(): PendingWork {
     this.checkOpen();
     const run = this.resolveRun();
-    const counts = this.store.pendingCounts(run.id, run.recovery);
+    const counts = this.guard(() => this.store.pendingCounts(run.id, run.recovery));
     return {
       count: counts.triggers + counts.tasks + counts.delays,
       nextDelayIn: counts.nextDue === null ? null : Math.max(0, counts.nextDue - now()),
@@ -330,8 +339,9 @@ export class Eventor {
   /** Task records of this run, every recovery, oldest first. */
   tasks(query: TaskQueryOptions = {}): TaskRecord[] {
     this.checkOpen();
+    checkTaskQuery(query);
     const run = this.resolveRun();
-    return this.store.listTasks(run.id, query).map(toTaskRecord);
+    return this.guard(() => this.store.listTasks(run.id, query).map(toTaskRecord));
   }
 
   /** Closes the store; idempotent. */
@@ -384,6 +394,15 @@ export class Eventor {
     throw new FlowDefinitionError(
       `addAssoc of event "${source}": targets must be steps from addStep() or events from addEvent(); got ${formatValue(target)}.`,
     );
+  }
+
+  /** Store calls made after the store opened: SQLite failures come out as StoreError. */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw asStoreError(error, this.store.path);
+    }
   }
 
   private checkOpen(): void {
@@ -488,17 +507,56 @@ function resolveConfig(config: EventorConfig) {
   return { maxConcurrent, stopOnException, taskConstruct, envPrefix };
 }
 
+/** A UTF-16 surrogate without its pair: SQLite would store it as U+FFFD, so names would change. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function checkName(kind: 'Event' | 'Step', name: unknown): void {
   if (typeof name !== 'string' || name.length === 0) {
     throw new FlowDefinitionError(`${kind} name must be a non-empty string; got ${formatValue(name)}.`);
+  }
+  if (LONE_SURROGATE.test(name)) {
+    throw new FlowDefinitionError(
+      `${kind} name ${formatValue(name)} is not well-formed text (a lone UTF-16 surrogate).`,
+    );
+  }
+}
+
+function checkOptions(where: string, options: unknown): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new FlowDefinitionError(`${where}: options must be an object; got ${formatValue(options)}.`);
+  }
+}
+
+const TASK_QUERY_KEYS = new Set(['status', 'step', 'recovery', 'limit', 'offset']);
+
+function checkTaskQuery(query: unknown): asserts query is TaskQueryOptions {
+  if (typeof query !== 'object' || query === null || Array.isArray(query)) {
+    throw new FlowConfigError(
+      `tasks(query): the query must be an object such as { status: 'failure' }; got ${formatValue(query)}.`,
+    );
+  }
+  for (const [key, value] of Object.entries(query)) {
+    if (!TASK_QUERY_KEYS.has(key)) {
+      throw new FlowConfigError(
+        `tasks(query): unknown option "${key}". Known: ${[...TASK_QUERY_KEYS].join(', ')}.`,
+      );
+    }
+    if (value === undefined) continue;
+    const text = key === 'status' || key === 'step';
+    const valid = text ? typeof value === 'string' : Number.isInteger(value) && (value as number) >= 0;
+    if (!valid) {
+      throw new FlowConfigError(
+        `tasks(query): option "${key}" must be ${text ? 'a string' : 'a whole number >= 0'}; got ${formatValue(value)}.`,
+      );
+    }
   }
 }
 
 function normalizeSequence(sequence: unknown): string {
   if (typeof sequence === 'number' && Number.isFinite(sequence)) return String(sequence);
-  if (typeof sequence === 'string' && sequence.length > 0) return sequence;
+  if (typeof sequence === 'string' && sequence.length > 0 && !LONE_SURROGATE.test(sequence)) return sequence;
   throw new FlowDefinitionError(
-    `triggerEvent: sequence must be a non-empty string or a finite number; got ${formatValue(sequence)}.`,
+    `triggerEvent: sequence must be a non-empty, well-formed string or a finite number; got ${formatValue(sequence)}.`,
   );
 }
 
@@ -526,7 +584,14 @@ function toTaskRecord(row: TaskRow): TaskRecord {
     createdAt: new Date(row.createdAt),
     updatedAt: new Date(row.updatedAt),
   };
-  if (row.result !== null) record.result = JSON.parse(row.result);
-  if (row.error !== null) record.error = JSON.parse(row.error) as SerializedError;
+  try {
+    if (row.result !== null) record.result = JSON.parse(row.result);
+    if (row.error !== null) record.error = JSON.parse(row.error) as SerializedError;
+  } catch (cause) {
+    throw new StoreError(
+      `Task ${row.step}[${row.sequence}] (recovery ${row.recovery}) has a stored result or error that is not readable JSON: the store is damaged.`,
+      { cause, code: 'FLOW_STORE_DAMAGED' },
+    );
+  }
   return record;
 }

@@ -155,7 +155,8 @@ export class FlowDefinition {
 
 /** How the store names an assoc (its pending delays refer to it); the delay is not part of it. */
 export function assocKeyOf(event: string, targets: readonly AssocTarget[]): string {
-  return `${event}->${targets.map((t) => `${t.kind}:${t.name}`).join(',')}`;
+  // JSON, so no name can make two different assocs read the same
+  return JSON.stringify([event, ...targets.map((t) => `${t.kind}:${t.name}`)]);
 }
 
 const EMPTY: readonly never[] = Object.freeze([]);

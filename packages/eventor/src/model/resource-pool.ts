@@ -1,3 +1,4 @@
+import { formatValue } from '../duration.js';
 import { FlowConfigError } from '../errors.js';
 
 /**
@@ -13,7 +14,12 @@ export class ResourcePool {
 
   constructor(name: string, options: { limit?: number } = {}) {
     if (typeof name !== 'string' || name.length === 0) {
-      throw new FlowConfigError(`ResourcePool needs a non-empty name; got ${String(name)}.`);
+      throw new FlowConfigError(`ResourcePool needs a non-empty name; got ${formatValue(name)}.`);
+    }
+    if (typeof options !== 'object' || options === null) {
+      throw new FlowConfigError(
+        `ResourcePool "${name}": options must be an object such as { limit: 2 }; got ${formatValue(options)}.`,
+      );
     }
     const limit = options.limit ?? -1;
     if (!Number.isInteger(limit)) {

@@ -1,4 +1,4 @@
-import { FlowError, StepFailedError, serializeError } from '../errors.js';
+import { describeThrown, FlowError, StepFailedError, serializeError } from '../errors.js';
 import type { ScopedLogger } from '../logger.js';
 import { evaluateExpr } from '../model/expression.js';
 import type { AssocDef, FlowDefinition } from '../model/flow.js';
@@ -128,7 +128,7 @@ export class RunLoop {
    * ended either, and would fire it again when it reruns.
    */
   stageTrigger(event: string, sequence: string): boolean {
-    const key = `${sequence}\u0000${event}`;
+    const key = JSON.stringify([sequence, event]);
     if (this.stagedTriggers.has(key) || this.store.hasFired(this.runId, this.recovery, event, sequence))
       return false;
     this.stagedTriggers.set(key, { event, sequence });
@@ -370,7 +370,7 @@ export class RunLoop {
   }
 
   private createTask(step: StepDef, sequence: string): void {
-    const key = `${step.name}\u0000${sequence}`;
+    const key = JSON.stringify([step.name, sequence]);
     if (this.stagedTasks.has(key)) return;
     if (this.store.taskExists(this.runId, this.recovery, step.name, sequence)) return;
     const task = this.newTaskState(step, sequence);
@@ -553,14 +553,20 @@ export class RunLoop {
       this.completions.push({ task, attempt, ok: false, error });
       return;
     }
-    if (isPromiseLike(out)) {
-      out.then(
-        (value) => this.settled({ task, attempt, ok: true, value }),
-        (error) => this.settled({ task, attempt, ok: false, error }),
-      );
-    } else {
-      this.completions.push({ task, attempt, ok: true, value: out });
+    // a hostile thenable (a throwing `then` getter or method) fails the step, never the engine
+    try {
+      if (isPromiseLike(out)) {
+        out.then(
+          (value) => this.settled({ task, attempt, ok: true, value }),
+          (error) => this.settled({ task, attempt, ok: false, error }),
+        );
+        return;
+      }
+    } catch (error) {
+      this.completions.push({ task, attempt, ok: false, error });
+      return;
     }
+    this.completions.push({ task, attempt, ok: true, value: out });
   }
 
   /** Aborts the attempt's signal and fails it now; whatever the step does later is ignored. */
@@ -615,12 +621,14 @@ export class RunLoop {
       return;
     }
     const cause = completion.error;
-    if (cause instanceof StepFailedError && cause.step === task.step.name) {
+    if (isOwnFailure(cause, task.step.name)) {
       this.failAttempt(task, cause);
       return;
     }
-    const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : `threw ${String(cause)}`;
-    this.failAttempt(task, new StepFailedError(task.step.name, task.sequence, reason, { cause }));
+    this.failAttempt(
+      task,
+      new StepFailedError(task.step.name, task.sequence, describeThrown(cause), { cause }),
+    );
   }
 
   /** A failed attempt: retry after the backoff while attempts remain, else the task fails. */
@@ -837,6 +845,15 @@ class TaskContext implements StepContext {
   abort(reason: unknown): void {
     this.controller ??= new AbortController();
     this.controller.abort(reason);
+  }
+}
+
+/** The engine's own failure of this step (a timeout), told apart safely from whatever a step threw. */
+function isOwnFailure(value: unknown, step: string): value is StepFailedError {
+  try {
+    return value instanceof StepFailedError && value.step === step;
+  } catch {
+    return false;
   }
 }
 

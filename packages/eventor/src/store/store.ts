@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { and, asc, desc, eq } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { StoreError } from '../errors.js';
+import { FlowError, StoreError } from '../errors.js';
 import type { TaskStatus } from '../model/status.js';
 import * as schema from './schema.js';
 
@@ -472,6 +472,32 @@ function prepareStatements(db: Database.Database) {
          (SELECT min(due_at) FROM delays WHERE run_id = ? AND recovery = ? AND fired = 0) AS nextDue`,
     ),
   };
+}
+
+/**
+ * A failure of SQLite after the store opened (full disk, I/O error, corruption), as a StoreError
+ * that names the cause and what to do. Anything else passes through unchanged.
+ */
+export function asStoreError(error: unknown, path: string): unknown {
+  if (error instanceof FlowError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return error;
+  const message = (error as Error).message;
+  let cause: string;
+  if (code === 'SQLITE_FULL') cause = 'the disk is full; free some space, then recover or continue the run';
+  else if (code.startsWith('SQLITE_IOERR')) {
+    cause =
+      'a write failed (disk full, file size limit, or a failing device); fix it, then recover or continue the run';
+  } else if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
+    cause = 'the file is damaged; restore it from a copy, or start afresh with another `store` path';
+  } else if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY')) {
+    cause = 'the file or its folder is read-only; make them writable';
+  } else if (code === 'SQLITE_BUSY') cause = 'another process held the store locked for too long';
+  else cause = 'SQLite refused the operation';
+  return new StoreError(`The store at "${path}" failed (${code}: ${message}): ${cause}.`, {
+    cause: error,
+    code: 'FLOW_STORE_FAILED',
+  });
 }
 
 /** Refuses a store whose applied migrations are newer than the ones this package ships. */
