@@ -432,6 +432,23 @@ describe.concurrent('active trigger of a step that recovery skips', () => {
   }, 30_000);
 });
 
+describe.concurrent('triggers fired from inside a step', () => {
+  it('reruns a step started by an event that another step fired from its body, when that step succeeded before the kill and is skipped', async () => {
+    // p calls triggerEvent(pulled_p) as it returns; w starts on pulled_p and is still running (it is
+    // the second call, where the child dies) once p's end and its trigger are committed. Expected:
+    // the recovery skips p and w runs again, since pulled_p fired before the crash. Actual: a
+    // skipped step's body does not run, so pulled_p never fires in the recovery, w never starts,
+    // and the recovery ends "success" without it.
+    const spec = flowSpec('pulled-start', [
+      { name: 'p', kind: 'sync', sleepMs: 0, start: root },
+      { name: 'w', kind: 'async', sleepMs: 0, firstRunMs: 30_000, start: { type: 'pulled', parent: 'p' } },
+    ]);
+    const report = await runScenario(spec, [{ kind: 'call', at: 2 }], { lib });
+    expect(report.attempts[0]?.outcome).toBe('killed');
+    expect(report.failures, explain(report)).toEqual([]);
+  }, 30_000);
+});
+
 describe.concurrent('limits of recovery after a kill', () => {
   it('refuses to recover a killed run whose lease names another host: it cannot tell whether that process is gone', async (context) => {
     const spec = flowSpec('other-host', [

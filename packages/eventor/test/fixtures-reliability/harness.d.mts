@@ -11,7 +11,9 @@ export interface StepSpec {
     | { type: 'after'; parent: string; delayMs: number }
     | { type: 'join'; expr: Expr }
     /** starts when the parent's task becomes active (its `active` trigger) */
-    | { type: 'active'; parent: string };
+    | { type: 'active'; parent: string }
+    /** starts on an event the (inline) parent fires from its body with triggerEvent */
+    | { type: 'pulled'; parent: string };
   pool?: boolean;
   firstRunMs?: number;
   chatty?: boolean;

@@ -29,6 +29,13 @@ const KINDS = ['after', 'inside', 'call', 'time'];
  * it: reliability-crash.test.ts, "active trigger"). A switch, to tell such failures apart.
  */
 const ACTIVE_STARTS = true;
+/**
+ * Steps started by an event another (inline) step fires from its body with `triggerEvent`. Off in
+ * the random flows while a recovery that skips the firing step loses that trigger
+ * (reliability-crash.test.ts, "triggers fired from inside a step"), which would fail most seeds
+ * that draw one. Turn on once that is fixed.
+ */
+const PULLED_STARTS = false;
 
 /** The flow a seed draws: plain data (JSON), so the child builds exactly the same flow. */
 export function makeSpec(seed) {
@@ -42,6 +49,8 @@ export function makeSpec(seed) {
     let start;
     if (i === 0 || r.chance(0.12)) start = { type: 'root' };
     else if (ACTIVE_STARTS && r.chance(0.08)) start = { type: 'active', parent: r.pick(earlier) };
+    else if (PULLED_STARTS && r.chance(0.08) && inlineEarlier(steps).length > 0)
+      start = { type: 'pulled', parent: r.pick(inlineEarlier(steps)) };
     else if (r.chance(0.5) || earlier.length < 2) {
       start = { type: 'after', parent: r.pick(earlier), delayMs: r.chance(0.2) ? r.int(20, 150) : 0 };
     } else start = { type: 'join', expr: randomExpr(r, earlier) };
@@ -77,6 +86,9 @@ export function makeSpec(seed) {
     poolLimit: pooled ? r.int(1, 2) : 0,
   };
 }
+
+const inlineEarlier = (steps) =>
+  steps.filter((step) => step.kind === 'sync' || step.kind === 'async').map((step) => step.name);
 
 /** and / or / list (AND) over 2-3 of the earlier steps' done events, sometimes nested. */
 function randomExpr(r, names) {
@@ -133,6 +145,16 @@ export function buildFlow(lib, spec, { store, dir, runMode = 'restart', onCall, 
       .filter((step) => step.start.type === 'active')
       .map((step) => [step.start.parent, ev.addEvent(`act_${step.start.parent}`)]),
   );
+  const pulled = new Map(
+    steps
+      .filter((step) => step.start.type === 'pulled')
+      .map((step) => [step.start.parent, ev.addEvent(`pulled_${step.start.parent}`)]),
+  );
+  /** A step that starts others by firing an event from its body does so as it returns. */
+  const fire = (name) => {
+    const event = pulled.get(name);
+    if (event) ev.triggerEvent(event, lib.currentStep().sequence);
+  };
   const record = (name) => {
     const current = lib.currentStep();
     recordExecution(log, {
@@ -150,7 +172,7 @@ export function buildFlow(lib, spec, { store, dir, runMode = 'restart', onCall, 
     refs.set(
       step.name,
       ev.addStep(step.name, {
-        ...stepBody(lib, step, record, log),
+        ...stepBody(lib, step, record, log, fire),
         triggers: active.has(step.name)
           ? { success: done.get(step.name), active: active.get(step.name) }
           : { success: done.get(step.name) },
@@ -172,6 +194,8 @@ export function buildFlow(lib, spec, { store, dir, runMode = 'restart', onCall, 
       ev.addAssoc(done.get(how.parent), ref, how.delayMs > 0 ? { delay: how.delayMs } : {});
     } else if (how.type === 'active') {
       ev.addAssoc(active.get(how.parent), ref);
+    } else if (how.type === 'pulled') {
+      ev.addAssoc(pulled.get(how.parent), ref);
     } else if (how.type === 'join') {
       ev.addAssoc(ev.addEvent(`join_${step.name}`, { expr: toExpr(how.expr) }), ref);
     }
@@ -199,13 +223,14 @@ const retries = (step) =>
  * work that much longer in recovery 0, so a test can kill the engine meanwhile) and, for a
  * command, `chatty` (print a line every 50 ms) and `doneFile` (append its pid there when it ends).
  */
-function stepBody(lib, step, record, log) {
+function stepBody(lib, step, record, log, fire) {
   switch (step.kind) {
     case 'sync':
       return {
         func: () => {
           record(step.name);
           if (flaky(lib, step)) throw new Error(`${step.name} fails its first attempt`);
+          fire(step.name);
           return step.name;
         },
         ...retries(step),
@@ -217,6 +242,7 @@ function stepBody(lib, step, record, log) {
           const ms = step.sleepMs + (lib.currentStep().recovery === 0 ? (step.firstRunMs ?? 0) : 0);
           if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
           if (flaky(lib, step)) throw new Error(`${step.name} fails its first attempt`);
+          fire(step.name);
           return step.name;
         },
         ...retries(step),
@@ -292,6 +318,8 @@ function describeSpec(spec) {
   if (spec.steps.some((step) => step.start.type === 'join')) parts.push('joins');
   if (spec.steps.some((step) => step.start.delayMs > 0)) parts.push('delays');
   if (spec.steps.some((step) => step.flakyBackoffMs !== undefined)) parts.push('retries');
+  if (spec.steps.some((step) => step.start.type === 'active')) parts.push('active starts');
+  if (spec.steps.some((step) => step.start.type === 'pulled')) parts.push('triggers from steps');
   if (spec.poolLimit > 0) parts.push(`pool ${spec.poolLimit}`);
   if (spec.maxConcurrent > 0) parts.push(`cap ${spec.maxConcurrent}`);
   return parts.join(', ');
@@ -465,8 +493,9 @@ function checkStoreRows(spec, snapshot, executions, fail) {
     }
     if (delay.recovery === final && delay.fired !== 1)
       fail(`delay ${delay.assoc} [${delay.sequence}]: not fired in the final recovery ${final}`);
-    // the assoc key names its targets (`done_s1->step:s2`, once with `@<delay>` after it)
-    const target = /->step:([^,@]+)(?:@\d+)?$/.exec(delay.assoc)?.[1];
+    // the assoc key names its one target as `step:<name>` (`done_s1->step:s2`, `["done_s1","step:s2"]`)
+    const named = [...delay.assoc.matchAll(/step:(\w+)/g)].map((match) => match[1]);
+    const target = named.length === 1 ? named[0] : undefined;
     if (target === undefined || !allSteps(spec).some((step) => step.name === target)) {
       fail(`delay ${delay.assoc}: cannot tell which step it starts, so its due time goes unchecked`);
       continue;
