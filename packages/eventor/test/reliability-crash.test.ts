@@ -291,6 +291,24 @@ describe.concurrent('a pass that batches many changes', () => {
     const rerun = (report.executions ?? []).filter((c) => c.r === 1 && /^f\d+$/.test(c.s)).length;
     expect(rerun).toBe(200 - skipped);
   }, 60_000);
+
+  it('recovers a fan-out whose recovery was killed inside the pass that skips its 200 steps', async () => {
+    // the first run dies inside fan_end (call 202: s1, f001..f200, fan_end); its recovery commits
+    // the 201 skips and fan_end in its second transaction, and dies inside it
+    const report = await runScenario(
+      fanOut('fan-skip', 'sync'),
+      [
+        { kind: 'call', at: 202 },
+        { kind: 'inside', at: 2 },
+      ],
+      { lib },
+    );
+    expect(report.failures, explain(report)).toEqual([]);
+    expect(report.attempts.map((a) => a.outcome)).toEqual(['killed', 'killed', 'success']);
+    const final = (report.tasks ?? []).filter((t) => t.recovery === 2);
+    expect(final.filter((t) => t.skipped)).toHaveLength(201);
+    expect(final.filter((t) => !t.skipped).map((t) => t.step)).toEqual(['fan_end']);
+  }, 60_000);
 });
 
 describe.concurrent('kills in recoveries', () => {
