@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The long form of the crash-point harness (test/fixtures-reliability/harness.mjs):
-//   node packages/eventor/scripts/crash.mjs [--runs N] [--seed S] [--from S] [--concurrency C] [--keep]
+//   node packages/eventor/scripts/crash.mjs [--runs N] [--seed S] [--from S] [--concurrency C] [--keep] [--sequent]
 // --runs N      seeds to run (default 100), starting at --from (default: a random seed, printed)
+// --sequent     run sequent's harness instead (nested repeats; packages/sequent/test/fixtures-reliability)
 // --seed S      replay one seed (time kills are drawn from the seed too, but land where the clock says)
 // --concurrency children running at once (default: CPUs, at least 2)
 // --keep        keep the temp folders of failed seeds (store, executions, spec) for a look
@@ -19,7 +20,7 @@ const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 function usage(message) {
   if (message) console.error(`crash.mjs: ${message}`);
   console.error(
-    'usage: node packages/eventor/scripts/crash.mjs [--runs N] [--seed S] [--from S] [--concurrency C] [--keep]',
+    'usage: node packages/eventor/scripts/crash.mjs [--runs N] [--seed S] [--from S] [--concurrency C] [--keep] [--sequent]',
   );
   process.exit(2);
 }
@@ -33,6 +34,7 @@ try {
       from: { type: 'string' },
       concurrency: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      sequent: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     allowPositionals: false,
@@ -60,12 +62,18 @@ else {
   seeds = Array.from({ length: runs }, (_, i) => from + i);
 }
 
-assertDistIsCurrent();
-const lib = await import('../dist/index.js');
-const { runSeed } = await import('../test/fixtures-reliability/harness.mjs');
+const SEQUENT_ROOT = join(PACKAGE_ROOT, '..', 'sequent');
+assertDistIsCurrent(PACKAGE_ROOT, 'eventor');
+if (values.sequent) assertDistIsCurrent(SEQUENT_ROOT, 'sequent');
+const lib = values.sequent ? await import('../../sequent/dist/index.js') : await import('../dist/index.js');
+const { runSeed } = values.sequent
+  ? await import('../../sequent/test/fixtures-reliability/harness.mjs')
+  : await import('../test/fixtures-reliability/harness.mjs');
+const replayFlag = values.sequent ? ' --sequent' : '';
 
 console.log(
-  `crash harness: ${seeds.length} seed(s) from ${seeds[0]}, ${concurrency} at a time (replay one with --seed S)`,
+  `${values.sequent ? 'sequent' : 'eventor'} crash harness: ${seeds.length} seed(s) from ${seeds[0]}, ` +
+    `${concurrency} at a time (replay one with --seed S${replayFlag})`,
 );
 const started = Date.now();
 const failed = [];
@@ -115,7 +123,7 @@ function printFailure(report) {
   if (report.failures.length > 12) console.log(`    ... and ${report.failures.length - 12} more`);
   if (values.keep) console.log(`    kept: ${report.dir}`);
   console.log(
-    `    replay: pnpm test:crash --seed ${report.seed}   (or node packages/eventor/scripts/crash.mjs --seed ${report.seed})`,
+    `    replay: pnpm test:crash --seed ${report.seed}${replayFlag}   (or node packages/eventor/scripts/crash.mjs --seed ${report.seed}${replayFlag})`,
   );
 }
 
@@ -127,16 +135,16 @@ function elapsed() {
   return `${((Date.now() - started) / 1000).toFixed(1)} s`;
 }
 
-function assertDistIsCurrent() {
-  const entry = join(PACKAGE_ROOT, 'dist', 'index.js');
+function assertDistIsCurrent(root, name) {
+  const entry = join(root, 'dist', 'index.js');
   if (!existsSync(entry)) {
-    console.error(`${entry} is missing: build first with \`pnpm --filter @flow/eventor build\`.`);
+    console.error(`${entry} is missing: build first with \`pnpm --filter @flow/${name} build\`.`);
     process.exit(2);
   }
-  if (newestMtime(join(PACKAGE_ROOT, 'src')) > newestMtime(join(PACKAGE_ROOT, 'dist'))) {
+  if (newestMtime(join(root, 'src')) > newestMtime(join(root, 'dist'))) {
     console.error(
-      'packages/eventor/dist is older than src, so the harness would test stale code: ' +
-        'rebuild with `pnpm --filter @flow/eventor build` (`pnpm test:crash` does).',
+      `packages/${name}/dist is older than src, so the harness would test stale code: ` +
+        `rebuild with \`pnpm --filter @flow/${name} build\` (\`pnpm test:crash\` does).`,
     );
     process.exit(2);
   }

@@ -41,6 +41,7 @@ export interface ScenarioOptions {
   lib: typeof Lib;
   root?: string;
   keep?: boolean;
+  keepOnFailure?: boolean;
   finalMode?: 'recover' | 'continue';
 }
 export function runSeed(seed: number, options: ScenarioOptions): Promise<ScenarioReport>;

@@ -177,7 +177,11 @@ export function runSeed(seed, options) {
  * the leaf tasks, and recovers once more (which must call nothing). As eventor's runScenario;
  * `finalMode: 'continue'` takes the run up with continue instead of recover.
  */
-export async function runScenario(spec, plan, { lib, root = tmpdir(), keep = false, finalMode = 'recover' }) {
+export async function runScenario(
+  spec,
+  plan,
+  { lib, root = tmpdir(), keep = false, keepOnFailure = false, finalMode = 'recover' },
+) {
   mkdirSync(root, { recursive: true });
   const dir = mkdtempSync(join(root, `flow-sequent-crash-${spec.seed}-`));
   const specPath = join(dir, 'spec.json');
@@ -245,6 +249,7 @@ export async function runScenario(spec, plan, { lib, root = tmpdir(), keep = fal
     fail(`harness error: ${error?.stack ?? error}`);
     return report;
   } finally {
-    if (!keep) rmSync(dir, { recursive: true, force: true });
+    if (!keep && !(keepOnFailure && report.failures.length > 0))
+      rmSync(dir, { recursive: true, force: true });
   }
 }
