@@ -53,7 +53,10 @@ CREATE TABLE `triggers` (
 	`ord` integer NOT NULL,
 	`acted` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
+	`source_step` text,
+	`source_sequence` text,
 	PRIMARY KEY(`run_id`, `recovery`, `sequence`, `event`)
 );
 --> statement-breakpoint
-CREATE INDEX `triggers_unacted_idx` ON `triggers` (`run_id`,`recovery`) WHERE acted = 0;
+CREATE INDEX `triggers_unacted_idx` ON `triggers` (`run_id`,`recovery`) WHERE acted = 0;--> statement-breakpoint
+CREATE INDEX `triggers_source_idx` ON `triggers` (`run_id`,`source_step`,`source_sequence`,`recovery`) WHERE source_step IS NOT NULL;

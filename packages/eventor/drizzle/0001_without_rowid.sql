@@ -10,16 +10,20 @@ CREATE TABLE `__new_triggers` (
 	`ord` integer NOT NULL,
 	`acted` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
+	`source_step` text,
+	`source_sequence` text,
 	PRIMARY KEY(`run_id`, `recovery`, `sequence`, `event`)
 ) WITHOUT ROWID;
 --> statement-breakpoint
-INSERT INTO `__new_triggers` SELECT `run_id`, `recovery`, `sequence`, `event`, `ord`, `acted`, `created_at` FROM `triggers`;
+INSERT INTO `__new_triggers` SELECT `run_id`, `recovery`, `sequence`, `event`, `ord`, `acted`, `created_at`, `source_step`, `source_sequence` FROM `triggers`;
 --> statement-breakpoint
 DROP TABLE `triggers`;
 --> statement-breakpoint
 ALTER TABLE `__new_triggers` RENAME TO `triggers`;
 --> statement-breakpoint
 CREATE INDEX `triggers_unacted_idx` ON `triggers` (`run_id`,`recovery`) WHERE acted = 0;
+--> statement-breakpoint
+CREATE INDEX `triggers_source_idx` ON `triggers` (`run_id`,`source_step`,`source_sequence`,`recovery`) WHERE source_step IS NOT NULL;
 --> statement-breakpoint
 CREATE TABLE `__new_tasks` (
 	`run_id` text NOT NULL,

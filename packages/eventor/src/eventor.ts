@@ -257,8 +257,10 @@ export class Eventor {
     const name = this.resolveEvent(event, 'triggerEvent');
     const seq = normalizeSequence(sequence);
     const run = this.ensureRun();
-    if (this.loop?.isActive && activeStepContext()?.runId === run.id)
-      return this.loop.stageTrigger(name, seq);
+    const step = activeStepContext();
+    if (this.loop?.isActive && step?.runId === run.id) {
+      return this.loop.stageTrigger(name, seq, { step: step.name, sequence: step.sequence });
+    }
     const fired = this.guard(() => this.store.insertTrigger(run.id, run.recovery, name, seq, false, now()));
     if (fired && this.loop?.isActive) this.loop.notifyTrigger(name, seq);
     return fired;

@@ -5,7 +5,7 @@ import type { AssocDef, FlowDefinition } from '../model/flow.js';
 import type { ResourcePool } from '../model/resource-pool.js';
 import type { TaskStatus } from '../model/status.js';
 import type { StepDef, TaskConstruct } from '../model/step.js';
-import type { Store, TaskKey } from '../store/store.js';
+import type { Store, TaskKey, TriggerSource } from '../store/store.js';
 import { now, sleepUntil } from './clock.js';
 import type { StepContext } from './context.js';
 import { DelayQueue } from './delay-queue.js';
@@ -63,6 +63,8 @@ interface Completion {
 interface FiredTrigger {
   event: string;
   sequence: string;
+  /** The step whose body fired it, if a step did. */
+  source?: TriggerSource | undefined;
 }
 
 /** Hand the event loop a turn after this long of back-to-back synchronous passes. */
@@ -127,11 +129,11 @@ export class RunLoop {
    * in the same transaction as that step's end. Had the process died first, the step would not have
    * ended either, and would fire it again when it reruns.
    */
-  stageTrigger(event: string, sequence: string): boolean {
+  stageTrigger(event: string, sequence: string, source: TriggerSource): boolean {
     const key = JSON.stringify([sequence, event]);
     if (this.stagedTriggers.has(key) || this.store.hasFired(this.runId, this.recovery, event, sequence))
       return false;
-    this.stagedTriggers.set(key, { event, sequence });
+    this.stagedTriggers.set(key, { event, sequence, source });
     this.wake();
     return true;
   }
@@ -277,7 +279,7 @@ export class RunLoop {
     if (this.stagedTriggers.size > 0) {
       const staged = this.stagedTriggers;
       this.stagedTriggers = new Map();
-      for (const trigger of staged.values()) this.fire(trigger.event, trigger.sequence);
+      for (const trigger of staged.values()) this.fire(trigger.event, trigger.sequence, trigger.source);
     }
 
     const retryDue = this.retryDue;
@@ -330,8 +332,9 @@ export class RunLoop {
   }
 
   /** Fires `event` in `sequence` unless it already fired there in this recovery. */
-  private fire(event: string, sequence: string): void {
-    if (!this.store.insertTrigger(this.runId, this.recovery, event, sequence, true, this.passTime)) return;
+  private fire(event: string, sequence: string, source?: TriggerSource): void {
+    if (!this.store.insertTrigger(this.runId, this.recovery, event, sequence, true, this.passTime, source))
+      return;
     this.onFired(event, sequence);
   }
 
@@ -414,6 +417,11 @@ export class RunLoop {
     this.fireAll(task.step.triggers.ready, task.sequence);
     this.fireAll(task.step.triggers.active, task.sequence);
     this.fireAll(task.step.triggers.success, task.sequence);
+    // and what its body fired with triggerEvent, since the body does not run again
+    const source = { step: task.step.name, sequence: task.sequence };
+    for (const fired of this.store.triggersFiredBy(this.runId, source, earlier.recovery)) {
+      this.fire(fired.event, fired.sequence, source);
+    }
     return true;
   }
 

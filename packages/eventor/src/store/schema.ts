@@ -38,10 +38,16 @@ export const triggers = sqliteTable(
     ord: integer('ord').notNull(),
     acted: integer('acted').notNull().default(0),
     createdAt: integer('created_at').notNull(),
+    /** The step (and its sequence) whose body fired it with triggerEvent, so a skip can fire it again. */
+    sourceStep: text('source_step'),
+    sourceSequence: text('source_sequence'),
   },
   (t) => [
     primaryKey({ columns: [t.runId, t.recovery, t.sequence, t.event] }),
     index('triggers_unacted_idx').on(t.runId, t.recovery).where(sql`acted = 0`),
+    index('triggers_source_idx')
+      .on(t.runId, t.sourceStep, t.sourceSequence, t.recovery)
+      .where(sql`source_step IS NOT NULL`),
   ],
 );
 

@@ -41,6 +41,12 @@ export interface TaskRow {
   updatedAt: number;
 }
 
+/** The running step whose body fired a trigger. */
+export interface TriggerSource {
+  step: string;
+  sequence: string;
+}
+
 /** A task's primary key: its run and its creation order in the run. */
 export interface TaskKey {
   runId: string;
@@ -243,12 +249,35 @@ export class Store {
     sequence: string,
     acted: boolean,
     now: number,
+    source?: TriggerSource,
   ) {
     const ord = this.nextOrd(this.triggerOrds, runId, this.stmt.maxTriggerOrd);
-    const inserted =
-      this.stmt.insertTrigger.run(runId, recovery, sequence, event, ord, acted ? 1 : 0, now).changes > 0;
+    const row = [
+      runId,
+      recovery,
+      sequence,
+      event,
+      ord,
+      acted ? 1 : 0,
+      now,
+      source?.step ?? null,
+      source?.sequence ?? null,
+    ];
+    const inserted = this.stmt.insertTrigger.run(...row).changes > 0;
     if (inserted) this.triggerOrds.set(runId, ord);
     return inserted;
+  }
+
+  /** Events that a step's body fired (with triggerEvent) in a recovery, in the order they fired. */
+  triggersFiredBy(
+    runId: string,
+    source: TriggerSource,
+    recovery: number,
+  ): Array<{ event: string; sequence: string }> {
+    return this.stmt.triggersFiredBy.all(runId, source.step, source.sequence, recovery) as Array<{
+      event: string;
+      sequence: string;
+    }>;
   }
 
   markTriggerActed(runId: string, recovery: number, event: string, sequence: string): void {
@@ -416,7 +445,12 @@ export class Store {
 function prepareStatements(db: Database.Database) {
   return {
     insertTrigger: db.prepare(
-      'INSERT OR IGNORE INTO triggers (run_id, recovery, sequence, event, ord, acted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      `INSERT OR IGNORE INTO triggers (run_id, recovery, sequence, event, ord, acted, created_at, source_step, source_sequence)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    triggersFiredBy: db.prepare(
+      `SELECT event, sequence FROM triggers
+       WHERE run_id = ? AND source_step = ? AND source_sequence = ? AND recovery = ? ORDER BY ord`,
     ),
     markTriggerActed: db.prepare(
       'UPDATE triggers SET acted = 1 WHERE run_id = ? AND recovery = ? AND sequence = ? AND event = ?',

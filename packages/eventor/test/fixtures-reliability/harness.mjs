@@ -30,12 +30,11 @@ const KINDS = ['after', 'inside', 'call', 'time'];
  */
 const ACTIVE_STARTS = true;
 /**
- * Steps started by an event another (inline) step fires from its body with `triggerEvent`. Off in
- * the random flows while a recovery that skips the firing step loses that trigger
- * (reliability-crash.test.ts, "triggers fired from inside a step"), which would fail most seeds
- * that draw one. Turn on once that is fixed.
+ * Steps started by an event another (inline) step fires from its body with `triggerEvent`; a
+ * recovery that skips the firing step fires those events again (reliability-crash.test.ts,
+ * "triggers fired from inside a step").
  */
-const PULLED_STARTS = false;
+const PULLED_STARTS = true;
 
 /** The flow a seed draws: plain data (JSON), so the child builds exactly the same flow. */
 export function makeSpec(seed) {
