@@ -172,9 +172,10 @@ class RunContext {
     const relevant = this.eventsFeeding(step);
     for (const trigger of fired) if (relevant.has(trigger.event)) seen.add(trigger.sequence);
     if (seen.size === 0) {
-      // the sequences the program started the run in: fired before this recovery made its first task
+      // the sequences the program started the run in: fired by the time this recovery made its first
+      // task (the same millisecond counts: what that first pass fired shares its cause's sequence)
       const firstTask = Math.min(...this.current.map((task) => task.createdAt));
-      for (const trigger of fired) if (trigger.createdAt < firstTask) seen.add(trigger.sequence);
+      for (const trigger of fired) if (trigger.createdAt <= firstTask) seen.add(trigger.sequence);
     }
     if (seen.size === 0) for (const task of this.tasks) if (task.step === step) seen.add(task.sequence);
     if (seen.size === 0) seen.add('0');
