@@ -23,7 +23,8 @@ CREATE TABLE `runs` (
 	`lease_pid` integer,
 	`lease_host` text,
 	`lease_token` text,
-	`shape` text
+	`shape` text,
+	`open_from` integer DEFAULT 0 NOT NULL
 );
 --> statement-breakpoint
 CREATE INDEX `runs_started_idx` ON `runs` (`started_at`);--> statement-breakpoint
@@ -44,7 +45,6 @@ CREATE TABLE `tasks` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `tasks_key_idx` ON `tasks` (`run_id`,`step`,`sequence`,`recovery`);--> statement-breakpoint
-CREATE INDEX `tasks_open_idx` ON `tasks` (`run_id`,`recovery`) WHERE status NOT IN ('success', 'failure');--> statement-breakpoint
 CREATE TABLE `triggers` (
 	`run_id` text NOT NULL,
 	`recovery` integer NOT NULL,

@@ -48,5 +48,3 @@ DROP TABLE `tasks`;
 ALTER TABLE `__new_tasks` RENAME TO `tasks`;
 --> statement-breakpoint
 CREATE UNIQUE INDEX `tasks_key_idx` ON `tasks` (`run_id`,`step`,`sequence`,`recovery`);
---> statement-breakpoint
-CREATE INDEX `tasks_open_idx` ON `tasks` (`run_id`,`recovery`) WHERE status NOT IN ('success', 'failure');

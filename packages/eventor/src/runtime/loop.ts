@@ -107,6 +107,8 @@ export class RunLoop {
   private wakeup: (() => void) | undefined;
   private passTime = 0;
   private readonly runners = new Map<string, StepRunner | undefined>();
+  /** The lowest `ord` of an unfinished task this loop does not hold (its step is no longer defined). */
+  private untrackedOpenOrd = Number.POSITIVE_INFINITY;
   private active = false;
 
   constructor(env: LoopEnvironment) {
@@ -208,6 +210,7 @@ export class RunLoop {
         );
       }
       const outcome = this.outcome();
+      this.store.setOpenFrom(this.runId, this.lowestOpenOrd());
       this.observer?.runEnded?.(outcome);
       return outcome;
     } finally {
@@ -225,6 +228,7 @@ export class RunLoop {
     for (const row of store.unfinishedTasks(runId, recovery)) {
       const step = this.flow.steps.get(row.step);
       if (!step) {
+        this.untrackedOpenOrd = Math.min(this.untrackedOpenOrd, row.ord);
         this.logger.warn(
           { step: row.step, sequence: row.sequence },
           'Unfinished task of a step no longer defined; left as is',
@@ -791,6 +795,14 @@ export class RunLoop {
     return () => {
       for (const unsubscribe of unsubscribers) unsubscribe();
     };
+  }
+
+  /** Every task of the run below this `ord` is finished; pending() reads from it on. */
+  private lowestOpenOrd(): number {
+    let lowest = Math.min(this.untrackedOpenOrd, this.store.peekTaskOrd(this.runId));
+    const open = [...this.running, ...this.backingOff, ...this.retryDue, ...this.readyTasks()];
+    for (const task of open) lowest = Math.min(lowest, task.ord);
+    return lowest;
   }
 
   private outcome(): LoopOutcome {

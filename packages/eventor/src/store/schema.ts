@@ -18,6 +18,8 @@ export const runs = sqliteTable(
     leaseToken: text('lease_token'),
     /** JSON of the flow's shape (events, steps, assocs), for tools that draw and inspect runs. */
     shape: text('shape'),
+    /** Every task of this run with a lower `ord` is finished: where pending() starts reading. */
+    openFrom: integer('open_from').notNull().default(0),
   },
   (t) => [index('runs_started_idx').on(t.startedAt)],
 );
@@ -54,8 +56,8 @@ export const triggers = sqliteTable(
 /**
  * A step's execution in a sequence, in one recovery. Keyed by (run, ord), the run's creation order,
  * so "oldest first" pages read in key order; (step, sequence, recovery) is unique. Rebuilt WITHOUT
- * ROWID by migration 0001. The partial index holds only unfinished tasks, so `pending()` does not
- * read the run's history.
+ * ROWID by migration 0001. `pending()` reads from the run's `open_from` on, not the run's history:
+ * an index of unfinished tasks would cost every commit of the run loop one more write.
  */
 export const tasks = sqliteTable(
   'tasks',
@@ -76,7 +78,6 @@ export const tasks = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.runId, t.ord] }),
     uniqueIndex('tasks_key_idx').on(t.runId, t.step, t.sequence, t.recovery),
-    index('tasks_open_idx').on(t.runId, t.recovery).where(sql`status NOT IN ('success', 'failure')`),
   ],
 );
 

@@ -349,6 +349,11 @@ export class Store {
     return ord;
   }
 
+  /** The `ord` the run's next task will get (nothing is taken). */
+  peekTaskOrd(runId: string): number {
+    return this.nextOrd(this.taskOrds, runId, this.stmt.maxTaskOrd);
+  }
+
   /**
    * Creation counters live in memory: only the process holding a run's lease writes its triggers and
    * tasks, so the counter read once from the store stays right.
@@ -370,7 +375,12 @@ export class Store {
   }
 
   unfinishedTasks(runId: string, recovery: number): TaskRow[] {
-    return this.stmt.unfinishedTasks.all(runId, recovery) as TaskRow[];
+    return this.stmt.unfinishedTasks.all({ runId, recovery }) as TaskRow[];
+  }
+
+  /** Records that every task of the run below `ord` is finished (it only ever moves forward). */
+  setOpenFrom(runId: string, ord: number): void {
+    this.stmt.setOpenFrom.run(ord, runId);
   }
 
   failedTasks(runId: string, recovery: number): Array<{ step: string; sequence: string }> {
@@ -421,16 +431,7 @@ export class Store {
     runId: string,
     recovery: number,
   ): { triggers: number; tasks: number; delays: number; nextDue: number | null } {
-    const row = this.stmt.pendingCounts.get(
-      runId,
-      recovery,
-      runId,
-      recovery,
-      runId,
-      recovery,
-      runId,
-      recovery,
-    ) as {
+    const row = this.stmt.pendingCounts.get({ runId, recovery }) as {
       triggers: number;
       tasks: number;
       delays: number;
@@ -440,8 +441,6 @@ export class Store {
   }
 }
 
-// INDEXED BY tasks_open_idx: without statistics SQLite prefers the primary key (run_id) and reads
-// the run's whole history; the partial index holds only unfinished tasks.
 function prepareStatements(db: Database.Database) {
   return {
     insertTrigger: db.prepare(
@@ -483,7 +482,8 @@ function prepareStatements(db: Database.Database) {
     unfinishedTasks: db.prepare(
       `SELECT run_id AS runId, recovery, step, sequence, ord, status, attempts, result, error, skipped,
               created_at AS createdAt, updated_at AS updatedAt
-       FROM tasks INDEXED BY tasks_open_idx WHERE run_id = ? AND recovery = ? AND status NOT IN ('success', 'failure') ORDER BY ord`,
+       FROM tasks WHERE run_id = @runId AND ord >= (SELECT open_from FROM runs WHERE id = @runId)
+         AND recovery = @recovery AND status NOT IN ('success', 'failure') ORDER BY ord`,
     ),
     failedTasks: db.prepare(
       `SELECT step, sequence FROM tasks WHERE run_id = ? AND recovery = ? AND status = 'failure' ORDER BY ord`,
@@ -500,11 +500,13 @@ function prepareStatements(db: Database.Database) {
     ),
     pendingCounts: db.prepare(
       `SELECT
-         (SELECT count(*) FROM triggers WHERE run_id = ? AND recovery = ? AND acted = 0) AS triggers,
-         (SELECT count(*) FROM tasks INDEXED BY tasks_open_idx WHERE run_id = ? AND recovery = ? AND status NOT IN ('success', 'failure')) AS tasks,
-         (SELECT count(*) FROM delays WHERE run_id = ? AND recovery = ? AND fired = 0) AS delays,
-         (SELECT min(due_at) FROM delays WHERE run_id = ? AND recovery = ? AND fired = 0) AS nextDue`,
+         (SELECT count(*) FROM triggers WHERE run_id = @runId AND recovery = @recovery AND acted = 0) AS triggers,
+         (SELECT count(*) FROM tasks WHERE run_id = @runId AND ord >= (SELECT open_from FROM runs WHERE id = @runId)
+            AND recovery = @recovery AND status NOT IN ('success', 'failure')) AS tasks,
+         (SELECT count(*) FROM delays WHERE run_id = @runId AND recovery = @recovery AND fired = 0) AS delays,
+         (SELECT min(due_at) FROM delays WHERE run_id = @runId AND recovery = @recovery AND fired = 0) AS nextDue`,
     ),
+    setOpenFrom: db.prepare('UPDATE runs SET open_from = max(open_from, ?) WHERE id = ?'),
   };
 }
 
