@@ -1,6 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
@@ -8,9 +7,7 @@ import { StoreError } from '../errors.js';
 import { assocKeyOf, type FlowShape } from '../model/flow.js';
 import type { TaskStatus } from '../model/status.js';
 import * as schema from './schema.js';
-import type { RunRow, TaskRow } from './store.js';
-
-const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+import { type RunRow, refuseNewerSchema, type TaskRow } from './store.js';
 
 /** A run with the tasks of its current recovery counted by outcome. */
 export interface RunSummary extends RunRow {
@@ -280,19 +277,5 @@ function checkReadableSchema(sqlite: Database.Database, path: string): void {
       { code: 'FLOW_STORE_NOT_EVENTOR' },
     );
   }
-  if (!tables.has('__drizzle_migrations')) return;
-  const applied = sqlite.prepare('SELECT max(created_at) FROM __drizzle_migrations').pluck().get() as
-    | number
-    | null;
-  const journal = JSON.parse(readFileSync(`${MIGRATIONS_FOLDER}/meta/_journal.json`, 'utf8')) as {
-    entries: Array<{ when: number }>;
-  };
-  const shipped = Math.max(...journal.entries.map((entry) => entry.when));
-  if (applied !== null && applied > shipped) {
-    throw new StoreError(
-      `The store at "${path}" was written by a newer version of @flow/eventor (schema from ${new Date(applied).toISOString()}, ` +
-        `this version reads schemas up to ${new Date(shipped).toISOString()}). Upgrade @flow/eventor to read it.`,
-      { code: 'FLOW_STORE_NEWER' },
-    );
-  }
+  refuseNewerSchema(sqlite, path);
 }

@@ -537,7 +537,7 @@ export function asStoreError(error: unknown, path: string): unknown {
 }
 
 /** Refuses a store whose applied migrations are newer than the ones this package ships. */
-function refuseNewerSchema(sqlite: Database.Database, path: string): void {
+export function refuseNewerSchema(sqlite: Database.Database, path: string): void {
   const hasTable = sqlite
     .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'")
     .pluck()
