@@ -118,9 +118,10 @@ export class FlowDefinition {
     return this.assocKeys.get(key);
   }
 
-  requireStep(name: string, where: string): StepDef {
+  /** The step an assoc of `event` targets; its message is built only when the step is missing. */
+  requireStep(name: string, event: string): StepDef {
     const step = this.steps.get(name);
-    if (!step) throw new FlowDefinitionError(`${where}: unknown step ${formatValue(name)}.`);
+    if (!step) throw new FlowDefinitionError(`Assoc of event "${event}": unknown step ${formatValue(name)}.`);
     return step;
   }
 

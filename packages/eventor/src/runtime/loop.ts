@@ -318,7 +318,7 @@ export class RunLoop {
   private actOnTargets(assoc: AssocDef, sequence: string): void {
     for (const target of assoc.targets) {
       if (target.kind === 'event') this.fire(target.name, sequence);
-      else this.createTask(this.flow.requireStep(target.name, `Assoc of event "${assoc.event}"`), sequence);
+      else this.createTask(this.flow.requireStep(target.name, assoc.event), sequence);
     }
   }
 
