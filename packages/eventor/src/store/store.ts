@@ -11,35 +11,10 @@ import * as schema from './schema.js';
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
-export interface RunRow {
-  id: string;
-  name: string;
-  mode: string;
-  recovery: number;
-  status: string;
-  startedAt: number;
-  updatedAt: number;
-  endedAt: number | null;
-  leasePid: number | null;
-  leaseHost: string | null;
-  leaseToken: string | null;
-  shape: string | null;
-}
+export type RunRow = typeof schema.runs.$inferSelect;
 
-export interface TaskRow {
-  runId: string;
-  recovery: number;
-  step: string;
-  sequence: string;
-  ord: number;
-  status: TaskStatus;
-  attempts: number;
-  result: string | null;
-  error: string | null;
-  skipped: number;
-  createdAt: number;
-  updatedAt: number;
-}
+/** A task row as stored, with its status typed. */
+export type TaskRow = Omit<typeof schema.tasks.$inferSelect, 'status'> & { status: TaskStatus };
 
 /** The running step whose body fired a trigger. */
 export interface TriggerSource {
@@ -252,18 +227,18 @@ export class Store {
     source?: TriggerSource,
   ) {
     const ord = this.nextOrd(this.triggerOrds, runId, this.stmt.maxTriggerOrd);
-    const row = [
-      runId,
-      recovery,
-      sequence,
-      event,
-      ord,
-      acted ? 1 : 0,
-      now,
-      source?.step ?? null,
-      source?.sequence ?? null,
-    ];
-    const inserted = this.stmt.insertTrigger.run(...row).changes > 0;
+    const inserted =
+      this.stmt.insertTrigger.run(
+        runId,
+        recovery,
+        sequence,
+        event,
+        ord,
+        acted ? 1 : 0,
+        now,
+        source?.step ?? null,
+        source?.sequence ?? null,
+      ).changes > 0;
     if (inserted) this.triggerOrds.set(runId, ord);
     return inserted;
   }
