@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { FlowError } from '../../errors.js';
 import { terminateChild, trackChild } from './children.js';
 import { ChildExitError, describeExit } from './errors.js';
-import { formatTail, LineTail, logLines } from './lines.js';
+import { followOutput, formatTail } from './lines.js';
 import { drained } from './process.js';
 import type { StepInvocation } from './types.js';
 
@@ -52,12 +52,7 @@ export function runCommand(invocation: StepInvocation): Promise<CommandResult> {
       return;
     }
     trackChild(child);
-    const stdoutTail = new LineTail();
-    const stderrTail = new LineTail();
-    const output = Promise.all([
-      logLines(child.stdout as NonNullable<ChildProcess['stdout']>, 'stdout', logger, stdoutTail),
-      logLines(child.stderr as NonNullable<ChildProcess['stderr']>, 'stderr', logger, stderrTail),
-    ]);
+    const { stdoutTail, stderrTail, output } = followOutput(child, logger);
     let settled = false;
     let startError: Error | undefined;
 

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { ScopedLogger } from '../../logger.js';
@@ -102,4 +103,15 @@ export function logLines(
 export function formatTail(label: string, lines: readonly string[]): string {
   if (lines.length === 0) return '';
   return `; last lines of ${label}:\n  ${lines.join('\n  ')}`;
+}
+
+/** Logs a child's stdout and stderr line by line as they come, keeping the last lines of each. */
+export function followOutput(child: ChildProcess, logger: ScopedLogger) {
+  const stdoutTail = new LineTail();
+  const stderrTail = new LineTail();
+  const output = Promise.all([
+    logLines(child.stdout as Readable, 'stdout', logger, stdoutTail),
+    logLines(child.stderr as Readable, 'stderr', logger, stderrTail),
+  ]);
+  return { stdoutTail, stderrTail, output };
 }

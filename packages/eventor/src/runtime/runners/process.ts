@@ -5,7 +5,7 @@ import { entryPath } from './entry.js';
 import { ChildExitError, describeExit } from './errors.js';
 import { childExecArgv } from './exec-argv.js';
 import { runMessage } from './invocation.js';
-import { formatTail, LineTail, logLines } from './lines.js';
+import { followOutput, formatTail } from './lines.js';
 import { type DoneMessage, type FromRunnerMessage, fromRemoteThrown } from './remote.js';
 import type { StepInvocation } from './types.js';
 
@@ -46,12 +46,7 @@ export function runInProcess(invocation: StepInvocation): Promise<unknown> {
       return;
     }
     trackChild(child);
-    const stdoutTail = new LineTail();
-    const stderrTail = new LineTail();
-    const output = Promise.all([
-      logLines(child.stdout as NonNullable<ChildProcess['stdout']>, 'stdout', logger, stdoutTail),
-      logLines(child.stderr as NonNullable<ChildProcess['stderr']>, 'stderr', logger, stderrTail),
-    ]);
+    const { stdoutTail, stderrTail, output } = followOutput(child, logger);
     let done: DoneMessage | undefined;
     /** Our own refusal to start the step (args that cannot cross); the child was ended for it. */
     let argsError: FlowDefinitionError | undefined;
