@@ -8,10 +8,12 @@ import { type ExprItem, normalizeExpr } from './model/expression.js';
 import { type AssocTarget, FlowDefinition } from './model/flow.js';
 import { RUN_MODES, type RunMode, type TaskStatus } from './model/status.js';
 import {
+  booleanOption,
   buildStepDef,
+  checkConfigKeys,
+  constructOption,
   integerOption,
   type StepOptions,
-  TASK_CONSTRUCTS,
   type TaskConstruct,
 } from './model/step.js';
 import { combineObservers, createProgressView } from './progress/index.js';
@@ -474,32 +476,15 @@ export class Eventor {
 }
 
 function resolveConfig(config: EventorConfig) {
-  if (typeof config !== 'object' || config === null) {
-    throw new FlowConfigError(`Option "config" must be an object; got ${formatValue(config)}.`);
-  }
-  for (const key of Object.keys(config)) {
-    if (!CONFIG_KEYS.has(key)) {
-      throw new FlowConfigError(`Unknown config option "${key}". Known: ${[...CONFIG_KEYS].join(', ')}.`);
-    }
-  }
+  checkConfigKeys('Eventor', config, CONFIG_KEYS);
   const maxConcurrent = integerOption(
     'Eventor',
     'maxConcurrent',
     config.maxConcurrent ?? -1,
     Number.NEGATIVE_INFINITY,
   );
-  const stopOnException = config.stopOnException ?? true;
-  if (typeof stopOnException !== 'boolean') {
-    throw new FlowConfigError(
-      `Eventor: config.stopOnException must be a boolean; got ${formatValue(stopOnException)}.`,
-    );
-  }
-  const taskConstruct = config.taskConstruct ?? 'inline';
-  if (!TASK_CONSTRUCTS.includes(taskConstruct)) {
-    throw new FlowConfigError(
-      `Eventor: config.taskConstruct must be one of ${TASK_CONSTRUCTS.join(', ')}; got ${formatValue(taskConstruct)}.`,
-    );
-  }
+  const stopOnException = booleanOption('Eventor', 'stopOnException', config.stopOnException) ?? true;
+  const taskConstruct = constructOption('Eventor', config.taskConstruct) ?? 'inline';
   const envPrefix = config.envPrefix ?? 'EVENTOR_';
   if (typeof envPrefix !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(envPrefix)) {
     throw new FlowConfigError(

@@ -275,26 +275,9 @@ function resolveRecovery(
 }
 
 export function resolveStepConfig(where: string, config: StepConfig): ResolvedStepConfig {
-  if (typeof config !== 'object' || config === null) {
-    throw new FlowConfigError(`${where}: config must be an object; got ${formatValue(config)}.`);
-  }
-  for (const key of Object.keys(config)) {
-    if (!CONFIG_KEYS.has(key)) {
-      throw new FlowConfigError(
-        `${where}: unknown config option "${key}". Known: ${[...CONFIG_KEYS].join(', ')}.`,
-      );
-    }
-  }
-  if (config.stopOnException !== undefined && typeof config.stopOnException !== 'boolean') {
-    throw new FlowConfigError(
-      `${where}: config.stopOnException must be a boolean; got ${formatValue(config.stopOnException)}.`,
-    );
-  }
-  if (config.taskConstruct !== undefined && !TASK_CONSTRUCTS.includes(config.taskConstruct)) {
-    throw new FlowConfigError(
-      `${where}: config.taskConstruct must be one of ${TASK_CONSTRUCTS.join(', ')}; got ${formatValue(config.taskConstruct)}.`,
-    );
-  }
+  checkConfigKeys(where, config, CONFIG_KEYS);
+  const stopOnException = booleanOption(where, 'stopOnException', config.stopOnException);
+  const taskConstruct = constructOption(where, config.taskConstruct);
   const maxConcurrent = integerOption(
     where,
     'maxConcurrent',
@@ -303,14 +286,42 @@ export function resolveStepConfig(where: string, config: StepConfig): ResolvedSt
   );
   const retries = integerOption(where, 'retries', config.retries ?? 0, 0);
   return {
-    stopOnException: config.stopOnException,
+    stopOnException,
     maxConcurrent: maxConcurrent < 1 ? -1 : maxConcurrent,
-    taskConstruct: config.taskConstruct,
+    taskConstruct,
     timeoutMs:
       config.timeout === undefined ? undefined : parseDuration(config.timeout, `${where} config.timeout`),
     retries,
     backoffMs: config.backoff === undefined ? 0 : parseDuration(config.backoff, `${where} config.backoff`),
   };
+}
+
+/** Checks that `config` is an object with only known options; shared by eventor and step configs. */
+export function checkConfigKeys(where: string, config: unknown, known: ReadonlySet<string>): void {
+  if (typeof config !== 'object' || config === null) {
+    throw new FlowConfigError(`${where}: option "config" must be an object; got ${formatValue(config)}.`);
+  }
+  for (const key of Object.keys(config)) {
+    if (!known.has(key)) {
+      throw new FlowConfigError(`${where}: unknown config option "${key}". Known: ${[...known].join(', ')}.`);
+    }
+  }
+}
+
+export function booleanOption(where: string, option: string, value: unknown): boolean | undefined {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new FlowConfigError(`${where}: config.${option} must be a boolean; got ${formatValue(value)}.`);
+  }
+  return value;
+}
+
+export function constructOption(where: string, value: unknown): TaskConstruct | undefined {
+  if (value !== undefined && !TASK_CONSTRUCTS.includes(value as TaskConstruct)) {
+    throw new FlowConfigError(
+      `${where}: config.taskConstruct must be one of ${TASK_CONSTRUCTS.join(', ')}; got ${formatValue(value)}.`,
+    );
+  }
+  return value as TaskConstruct | undefined;
 }
 
 export function integerOption(where: string, option: string, value: unknown, min: number): number {
