@@ -280,10 +280,12 @@ export class Eventor {
       throw new FlowConfigError(`Option "maxLoops" must be an integer; got ${formatValue(maxLoops)}.`);
     const run = this.ensureRun();
     const shape = this.flow.shapeAsJson();
-    this.store.updateRun(
-      run.id,
-      shape === this.shapeWritten ? { status: 'running' } : { status: 'running', shape },
-      now(),
+    this.guard(() =>
+      this.store.updateRun(
+        run.id,
+        shape === this.shapeWritten ? { status: 'running' } : { status: 'running', shape },
+        now(),
+      ),
     );
     this.shapeWritten = shape;
     const view = options.progress ? createProgressView({ logger: this.logger }) : undefined;
@@ -302,7 +304,9 @@ export class Eventor {
       const outcome = await loop.run(maxLoops).catch((error: unknown) => {
         throw asStoreError(error, this.store.path);
       });
-      if (this.store.isOpen) this.store.updateRun(run.id, { status: outcome.status, endedAt: now() }, now());
+      if (this.store.isOpen) {
+        this.guard(() => this.store.updateRun(run.id, { status: outcome.status, endedAt: now() }, now()));
+      }
       const log = outcome.ok ? this.logger.info.bind(this.logger) : this.logger.error.bind(this.logger);
       log(
         { runId: run.id, recovery: run.recovery, status: outcome.status },
@@ -314,12 +318,7 @@ export class Eventor {
       removeSignalHandlers();
       // stopped workers and children must be gone before another process may take the run over
       await disposeRunners();
-      try {
-        this.releaseLease();
-      } catch (error) {
-        // the run's outcome (or its store failure) is what the caller needs; a stale lease lapses with this process
-        this.logger.warn({ err: error }, `Could not release the run's lease: ${(error as Error).message}`);
-      }
+      this.releaseLeaseQuietly();
       if (this.closed) this.store.close();
     }
   }
@@ -357,7 +356,7 @@ export class Eventor {
       this.loop.stop('eventor closed');
       return;
     }
-    this.releaseLease();
+    this.releaseLeaseQuietly();
     this.store.close();
   }
 
@@ -421,6 +420,10 @@ export class Eventor {
 
   /** Creates (restart) or looks up (recover, continue) the run, and holds its lease to write to it. */
   private ensureRun(): { id: string; recovery: number } {
+    return this.guard(() => this.claimRun());
+  }
+
+  private claimRun(): { id: string; recovery: number } {
     if (this.run_) {
       if (!this.leaseHeld) this.takeLease(this.run_.id);
       return this.run_;
@@ -456,6 +459,15 @@ export class Eventor {
   private takeLease(runId: string): void {
     this.store.acquireLease(runId, this.leaseToken);
     this.leaseHeld = true;
+  }
+
+  /** At the end of a run and on close: a lease left behind lapses with this process, so a store failure here is only logged. */
+  private releaseLeaseQuietly(): void {
+    try {
+      this.releaseLease();
+    } catch (error) {
+      this.logger.warn({ err: error }, `Could not release the run's lease: ${(error as Error).message}`);
+    }
   }
 
   private releaseLease(): void {
