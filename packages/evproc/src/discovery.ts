@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeValue } from './decorators.js';
 import { EvprocError } from './errors.js';
 import type { Logger } from './processor.js';
@@ -105,6 +105,62 @@ function resolveTarget(target: unknown, star: string | undefined): string | null
   return undefined;
 }
 
+// Specifiers, `main` and `exports` targets are URL paths, as in Node: `%2e%2e` means `..`.
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Who asked for a file, for the containment check's message. */
+interface SpecOwner {
+  readonly name: string;
+  readonly source: string;
+  /** The package's folder, symlinks resolved. */
+  readonly pkgDir: string;
+}
+
+/**
+ * The one containment check: `file` (however the spec named it) must lie inside the package's real
+ * folder, as written and with symlinks resolved. Returns the real path, the one to import, or `file`
+ * as written when it does not exist (reported as missing by the caller).
+ */
+function insidePackage(owner: SpecOwner, file: string): string {
+  let real = file;
+  if (file.startsWith(owner.pkgDir + sep)) {
+    try {
+      real = realpathSync(file);
+    } catch {
+      return file;
+    }
+    if (real.startsWith(owner.pkgDir + sep)) return real;
+  }
+  throw new EvprocError(
+    `Handler "${owner.name}" of ${owner.source} resolves to ${real}` +
+      `${real === file ? '' : ` (through the symlink ${file})`}, outside the package's folder ` +
+      `${owner.pkgDir}: a plugin may load only its own files. Point the spec (and the package's ` +
+      '"exports" or "main") at a file inside the package, e.g. "./handlers#h" with ' +
+      '"exports": { "./handlers": "./handlers.js" }, and do not symlink it to a file elsewhere',
+    { code: 'EVPROC_OUTSIDE_PACKAGE' },
+  );
+}
+
+/** The file an absolute path or `file:` URL spec names; `undefined` for anything else. */
+function pathNamedBy(spec: string): string | undefined {
+  const hash = spec.indexOf('#');
+  const specifier = hash < 0 ? spec : spec.slice(0, hash);
+  if (specifier.startsWith('file:')) {
+    try {
+      return fileURLToPath(specifier);
+    } catch {
+      return undefined;
+    }
+  }
+  return isAbsolute(specifier) ? specifier : undefined;
+}
+
 /**
  * Resolves a package's own subpath (`.` or `./x`) to a file through its `exports` map, with the
  * conditions `import()` uses (node, import, default); packages without `exports` map it to a file.
@@ -113,7 +169,7 @@ function resolveSubpath(pkgDir: string, pkgJson: PackageJson, subpath: string): 
   const { exports } = pkgJson;
   if (exports === undefined) {
     const main = typeof pkgJson.main === 'string' ? pkgJson.main : 'index.js';
-    const base = join(pkgDir, subpath === '.' ? main : subpath);
+    const base = join(pkgDir, decodePath(subpath === '.' ? main : subpath));
     return [base, `${base}.js`, `${base}.mjs`, join(base, 'index.js')].find(isFile);
   }
   const map =
@@ -141,9 +197,7 @@ function resolveSubpath(pkgDir: string, pkgJson: PackageJson, subpath: string): 
     if (best !== undefined) target = resolveTarget(map[best.key], best.star);
   }
   if (typeof target !== 'string') return undefined;
-  const file = resolve(pkgDir, target);
-  // A target must stay inside the package.
-  return file.startsWith(pkgDir + sep) ? file : undefined;
+  return resolve(pkgDir, decodePath(target));
 }
 
 function parseSpec(spec: string): { specifier: string; exportName: string } | undefined {
@@ -191,7 +245,7 @@ export async function loadHandlers(
         { code: 'EVPROC_PACKAGE_NOT_FOUND' },
       );
     }
-    const pkgDir = dirname(pkgJsonPath);
+    const pkgDir = realpathSync(dirname(pkgJsonPath));
     const pkgJson = readPackageJson(pkgJsonPath, `the package.json of "${pkg}"`);
     const field = pkgJson.evproc;
     if (field === undefined) continue;
@@ -214,16 +268,19 @@ export async function loadHandlers(
     for (const name of Object.keys(handlers).sort()) {
       const spec = (handlers as Record<string, string>)[name]!;
       const source = `package "${pkg}" (evproc["${group}"]["${name}"] = "${spec}")`;
+      const owner: SpecOwner = { name, source, pkgDir };
       const parsed = parseSpec(spec);
       if (parsed === undefined) {
+        const named = pathNamedBy(spec);
+        if (named !== undefined) insidePackage(owner, named);
         throw new EvprocError(
           `Handler "${name}" of ${source} is not "<specifier>#<export>": the specifier must be the ` +
             `package's own subpath export, e.g. "./handlers#${name}" (export defaults to "default")`,
           { code: 'EVPROC_BAD_FIELD' },
         );
       }
-      const file = resolveSubpath(pkgDir, pkgJson, parsed.specifier);
-      if (file === undefined) {
+      const resolved = resolveSubpath(pkgDir, pkgJson, parsed.specifier);
+      if (resolved === undefined) {
         throw new EvprocError(
           `Handler "${name}" of ${source}: "${parsed.specifier}" is not exported by "${pkg}" ` +
             `(${pkgJsonPath}); add it to "exports", e.g. "exports": { "${parsed.specifier}": ` +
@@ -231,6 +288,7 @@ export async function loadHandlers(
           { code: 'EVPROC_MODULE_NOT_FOUND' },
         );
       }
+      const file = insidePackage(owner, resolved);
       if (!isFile(file)) {
         throw new EvprocError(
           `Handler "${name}" of ${source}: "${pkg}${parsed.specifier.slice(1)}" resolves to ${file}, ` +

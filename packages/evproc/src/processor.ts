@@ -283,10 +283,15 @@ export class Processor<Events extends EventMap<Events> = Record<string, Event>> 
   }
 
   #enqueue(result: unknown, entry: PlanEntry, ev: Event, queue: Event[] | undefined): Event[] | undefined {
-    if (typeof (result as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+    // A string is iterable, but its characters are not events: refuse it as a whole.
+    if (
+      typeof result === 'string' ||
+      typeof (result as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function'
+    ) {
       throw new EvprocError(
         `handler "${entry.name}" returned ${describeValue(result)} for event "${ev.name}": ` +
-          'return nothing, or an iterable of follow-up events, e.g. return [new NamedEvent("next")]',
+          'return an array (or another iterable) of follow-up events, e.g. return [new NamedEvent("next")], ' +
+          'or return nothing',
         { code: 'EVPROC_BAD_RESULT' },
       );
     }

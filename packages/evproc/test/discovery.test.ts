@@ -1,6 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EvprocError, NamedEvent, Processor, ReregisterError } from '../src/index.js';
 
@@ -316,5 +317,147 @@ describe('Processor.loadFrom', () => {
 
   it('rejects a bad group with a TypeError', async () => {
     await expect(new Processor().loadFrom('', { root })).rejects.toThrow(TypeError);
+  });
+});
+
+describe('Processor.loadFrom containment', () => {
+  // The evil module records that it ran as soon as it is imported, before any handler is called.
+  const EVIL =
+    "globalThis.evprocCalls.push('evil module ran');\nexport default function h() {}\nexport function run() {}";
+
+  /** Writes root/evil.mjs (outside every package) and returns its real path. */
+  function evil(): string {
+    write(join(root, 'evil.mjs'), EVIL);
+    return realpathSync(join(root, 'evil.mjs'));
+  }
+
+  /** Loads, expects the refusal naming the package, the spec and the path, and checks nothing ran. */
+  async function expectRefused(spec: string, path: string): Promise<void> {
+    const proc = new Processor();
+    const err = await proc.loadFrom('app.handlers', { root }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EvprocError);
+    expect((err as EvprocError).code).toBe('EVPROC_OUTSIDE_PACKAGE');
+    const message = (err as Error).message;
+    expect(message).toContain('Handler "h" of package "plug"');
+    expect(message).toContain(`= "${spec}"`);
+    expect(message).toContain(`resolves to ${path}`);
+    expect(message).toContain(
+      `outside the package's folder ${realpathSync(join(root, 'node_modules/plug'))}`,
+    );
+    expect(message).toMatch(/Point the spec .* at a file inside the package/);
+    expect(calls).toEqual([]);
+    expect(proc.order('x')).toEqual([]);
+  }
+
+  it('refuses a spec that climbs out of a package without exports', async () => {
+    const path = evil();
+    app({ plug: '1' });
+    pkg(join(root, 'node_modules/plug'), {
+      name: 'plug',
+      evproc: { 'app.handlers': { h: './../../evil.mjs' } },
+    });
+    await expectRefused('./../../evil.mjs', path);
+  });
+
+  it('refuses a "main" outside the package for the spec "."', async () => {
+    const path = evil();
+    app({ plug: '1' });
+    pkg(join(root, 'node_modules/plug'), {
+      name: 'plug',
+      main: '../../evil.mjs',
+      evproc: { 'app.handlers': { h: '.' } },
+    });
+    await expectRefused('.', path);
+  });
+
+  it('refuses an exports target that is a symlink to a file outside the package', async () => {
+    const path = evil();
+    app({ plug: '1' });
+    const dir = join(root, 'node_modules/plug');
+    pkg(dir, {
+      name: 'plug',
+      exports: { './handlers': './handlers.js' },
+      evproc: { 'app.handlers': { h: './handlers' } },
+    });
+    symlinkSync(join(root, 'evil.mjs'), join(dir, 'handlers.js'));
+    await expectRefused('./handlers', path);
+  });
+
+  it('refuses a file reached through a symlinked folder in a package without exports', async () => {
+    const path = evil();
+    app({ plug: '1' });
+    const dir = join(root, 'node_modules/plug');
+    pkg(dir, { name: 'plug', evproc: { 'app.handlers': { h: './lib/evil.mjs' } } });
+    symlinkSync(root, join(dir, 'lib'), 'dir');
+    await expectRefused('./lib/evil.mjs', path);
+  });
+
+  it('refuses an exports target or pattern that climbs out of the package', async () => {
+    const path = evil();
+    app({ plug: '1' });
+    pkg(join(root, 'node_modules/plug'), {
+      name: 'plug',
+      exports: { './handlers': './../../evil.mjs' },
+      evproc: { 'app.handlers': { h: './handlers' } },
+    });
+    await expectRefused('./handlers', path);
+
+    pkg(join(root, 'node_modules/plug'), {
+      name: 'plug',
+      exports: { './*': './*' },
+      evproc: { 'app.handlers': { h: './../../evil.mjs' } },
+    });
+    await expectRefused('./../../evil.mjs', path);
+  });
+
+  it('refuses a file: URL or an absolute path as a spec', async () => {
+    const path = evil();
+    app({ plug: '1' });
+    const url = `${pathToFileURL(path).href}#run`;
+    pkg(join(root, 'node_modules/plug'), { name: 'plug', evproc: { 'app.handlers': { h: url } } });
+    await expectRefused(url, path);
+
+    pkg(join(root, 'node_modules/plug'), { name: 'plug', evproc: { 'app.handlers': { h: path } } });
+    await expectRefused(path, path);
+  });
+
+  it('refuses percent-encoded .. in a spec, with and without exports', async () => {
+    const path = evil();
+    app({ plug: '1' });
+    pkg(join(root, 'node_modules/plug'), {
+      name: 'plug',
+      evproc: { 'app.handlers': { h: './%2e%2e/%2e%2e/evil.mjs' } },
+    });
+    await expectRefused('./%2e%2e/%2e%2e/evil.mjs', path);
+
+    pkg(join(root, 'node_modules/plug'), {
+      name: 'plug',
+      exports: { './handlers/*': './lib/*' },
+      evproc: { 'app.handlers': { h: './handlers/%2E%2E/%2e%2E/%2e%2e/evil.mjs' } },
+    });
+    await expectRefused('./handlers/%2E%2E/%2e%2E/%2e%2e/evil.mjs', path);
+  });
+
+  it('loads a file symlinked inside its own package, and an absolute spec inside it is still malformed', async () => {
+    app({ plug: '1' });
+    const dir = join(root, 'node_modules/plug');
+    pkg(
+      dir,
+      {
+        name: 'plug',
+        exports: { './handlers': './handlers.js' },
+        evproc: { 'app.handlers': { h: './handlers#h' } },
+      },
+      { 'dist/real.js': handlerModule({ h: 'inside' }) },
+    );
+    symlinkSync(join(dir, 'dist/real.js'), join(dir, 'handlers.js'));
+    const proc = new Processor();
+    expect(await proc.loadFrom('app.handlers', { root })).toEqual(['h']);
+    proc.processSync(new NamedEvent('ev'));
+    expect(calls).toEqual(['inside:ev']);
+
+    pkg(dir, { name: 'plug', evproc: { 'app.handlers': { h: join(dir, 'dist/real.js#h') } } });
+    const err = await new Processor().loadFrom('app.handlers', { root }).catch((e: unknown) => e);
+    expect((err as EvprocError).code).toBe('EVPROC_BAD_FIELD');
   });
 });

@@ -426,6 +426,35 @@ describe('follow-up events', () => {
     });
     expect(() => proc2.processSync(new NamedEvent('x'))).toThrow(/handler "bad2" returned "oops" among/);
   });
+
+  it('rejects a string, a number or a plain object as a result, in process() and processSync(), saying to return an array', async () => {
+    for (const value of ['next', '', 7, { name: 'next' }]) {
+      for (const mode of ['sync', 'async'] as const) {
+        const followed: string[] = [];
+        const proc = new Processor();
+        proc.register(function stringy(_p, ev) {
+          followed.push(ev.name);
+          return (mode === 'async' ? Promise.resolve(value) : value) as never;
+        });
+        const run = () =>
+          mode === 'sync' ? proc.processSync(new NamedEvent('start')) : proc.process(new NamedEvent('start'));
+        const err = await Promise.resolve()
+          .then(run)
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        expect(err, `${mode} ${JSON.stringify(value)}`).toBeInstanceOf(EvprocError);
+        expect((err as EvprocError).code).toBe('EVPROC_BAD_RESULT');
+        expect((err as Error).message).toContain(
+          `handler "stringy" returned ${typeof value === 'string' ? JSON.stringify(value) : typeof value === 'number' ? value : 'object [object Object]'} for event "start"`,
+        );
+        expect((err as Error).message).toMatch(/return an array \(or another iterable\) of follow-up events/);
+        // Nothing was taken from the value as a follow-up event (no event per character).
+        expect(followed).toEqual(['start']);
+      }
+    }
+  });
 });
 
 describe('StopProcessing', () => {
