@@ -226,6 +226,33 @@ describe('TestClock', () => {
     expect(clock.now()).toBe(START);
   });
 
+  it('gives worker, process and command steps the virtual time as of their start', async () => {
+    const box = sandbox();
+    const clock = new TestClock({ start: START });
+    const ev = box.eventor({ clock });
+    const go = ev.addEvent('go');
+    const module = new URL('./fixtures/steps.mjs', import.meta.url);
+    ev.addAssoc(
+      go,
+      [
+        ev.addStep('in_worker', { module, export: 'clockNow', config: { taskConstruct: 'worker' } }),
+        ev.addStep('in_process', { module, export: 'clockNow', config: { taskConstruct: 'process' } }),
+        ev.addStep('command', {
+          command: [process.execPath, '-e', 'console.log(process.env.EVENTOR_NOW)'],
+        }),
+      ],
+      { delay: '1d' },
+    );
+    ev.triggerEvent(go);
+    const result = await ev.run();
+
+    expect(result.status).toBe('success');
+    const byStep = new Map(ev.tasks().map((task) => [task.step, task.result]));
+    expect(byStep.get('in_worker')).toBe(START + DAY);
+    expect(byStep.get('in_process')).toBe(START + DAY);
+    expect(byStep.get('command')).toMatchObject({ exitCode: 0, stdoutTail: [String(START + DAY)] });
+  });
+
   it('gives currentStep().now() as the system time without a TestClock', async () => {
     const box = sandbox();
     const ev = box.eventor();
