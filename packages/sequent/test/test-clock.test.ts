@@ -25,14 +25,7 @@ describe('Sequent with a TestClock', () => {
 
     expect(performance.now() - began).toBeLessThan(1000);
     expect(result).toMatchObject({ ok: true, status: 'success' });
-    expect(seen).toEqual([
-      '1.1.1 +6h',
-      '1.1.2 +12h',
-      '1.2.1 +18h',
-      '1.2.2 +24h',
-      '1.3.1 +30h',
-      '1.3.2 +36h',
-    ]);
+    expect(seen).toEqual(['1.1.1 +6h', '1.1.2 +12h', '1.2.1 +18h', '1.2.2 +24h', '1.3.1 +30h', '1.3.2 +36h']);
     const reports = flow.tasks({ step: 'days_shifts_report' });
     expect(reports.map((task) => task.createdAt.getTime() - START)).toEqual(
       [6, 12, 18, 24, 30, 36].map((hours) => hours * HOUR),
