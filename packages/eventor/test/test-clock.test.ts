@@ -22,6 +22,10 @@ describe('TestClock', () => {
     fixed.advance(250);
     expect(fixed.now()).toBe(START + 1.5 * HOUR + 250);
     expect(() => fixed.advance('soon')).toThrow(FlowConfigError);
+    fixed.advanceTo(START + 2 * HOUR);
+    fixed.advanceTo(START); // never back
+    expect(fixed.now()).toBe(START + 2 * HOUR);
+    expect(() => fixed.advanceTo(Number.NaN)).toThrow(/ms since the epoch/);
     expect(() => new TestClock({ start: 'yesterday' })).toThrow(/TestClock option "start"/);
   });
 

@@ -70,17 +70,16 @@ export interface TestClockOptions {
 }
 
 class VirtualTimer implements ClockTimer {
-  cancelled = false;
+  done = false;
   constructor(
     readonly dueAt: number,
-    readonly seq: number,
     readonly fn: () => void,
-    private readonly owner: TestClock,
+    private readonly remove: (timer: VirtualTimer) => void,
   ) {}
   cancel(): void {
-    if (this.cancelled) return;
-    this.cancelled = true;
-    this.owner.forget(this);
+    if (this.done) return;
+    this.done = true;
+    this.remove(this);
   }
 }
 
@@ -97,7 +96,10 @@ export class TestClock implements Clock {
   private time: number;
   /** Pending timers, sorted by due time, then by arming order. */
   private readonly timers: VirtualTimer[] = [];
-  private nextSeq = 0;
+  private readonly remove = (timer: VirtualTimer) => {
+    const index = this.timers.indexOf(timer);
+    if (index >= 0) this.timers.splice(index, 1);
+  };
 
   constructor(options: TestClockOptions = {}) {
     if (typeof options !== 'object' || options === null) {
@@ -118,9 +120,9 @@ export class TestClock implements Clock {
     this.advanceTo(this.time + parseDuration(duration, 'TestClock.advance(duration)'));
   }
 
-  /** The engine's timers on this clock; not for step code (use setTimeout there). */
+  /** Arms a timer on virtual time: how the engine waits on this clock. */
   at(dueAt: number, fn: () => void): ClockTimer {
-    const timer = new VirtualTimer(dueAt, this.nextSeq++, fn, this);
+    const timer = new VirtualTimer(dueAt, fn, this.remove);
     let low = 0;
     let high = this.timers.length;
     while (low < high) {
@@ -134,23 +136,22 @@ export class TestClock implements Clock {
     return timer;
   }
 
-  /** Jumps to `time` (never back), firing the timers due up to then in order. */
+  /** Moves virtual time on to `time` (ms since the epoch; never back), firing what falls due in order. */
   advanceTo(time: number): void {
+    if (typeof time !== 'number' || Number.isNaN(time)) {
+      throw new FlowConfigError(
+        `TestClock.advanceTo(time) takes ms since the epoch, such as Date.parse('2026-01-02T00:00:00Z'); got ${formatValue(time)}.`,
+      );
+    }
     for (;;) {
       const next = this.timers[0];
       if (next === undefined || next.dueAt > time) break;
       this.timers.shift();
-      next.cancelled = true;
+      next.done = true;
       if (next.dueAt > this.time) this.time = next.dueAt;
       next.fn();
     }
     if (time > this.time) this.time = time;
-  }
-
-  /** @internal */
-  forget(timer: VirtualTimer): void {
-    const index = this.timers.indexOf(timer);
-    if (index >= 0) this.timers.splice(index, 1);
   }
 
   private fireDue(): void {
