@@ -17,7 +17,7 @@ import {
   type TaskConstruct,
 } from './model/step.js';
 import { combineObservers, createProgressView } from './progress/index.js';
-import { now } from './runtime/clock.js';
+import { type Clock, systemClock, TestClock } from './runtime/clock.js';
 import { activeStepContext } from './runtime/context.js';
 import { RunLoop } from './runtime/loop.js';
 import type { RunObserver } from './runtime/observer.js';
@@ -43,6 +43,8 @@ export interface EventorOptions {
   logger?: Logger;
   logLevel?: LogLevel;
   handleSignals?: boolean;
+  /** Virtual time for tests (see TestClock); default the system clock. */
+  clock?: TestClock;
   config?: EventorConfig;
 }
 
@@ -108,6 +110,7 @@ const OPTION_KEYS = new Set([
   'logger',
   'logLevel',
   'handleSignals',
+  'clock',
   'config',
 ]);
 const CONFIG_KEYS = new Set(['maxConcurrent', 'stopOnException', 'taskConstruct', 'envPrefix']);
@@ -140,6 +143,7 @@ export class Eventor {
   private loop: RunLoop | undefined;
   private closed = false;
   private readonly handleSignals: boolean;
+  private readonly clock: Clock;
   /** The shape JSON this run's row holds, so an unchanged flow is not written again. */
   private shapeWritten: string | undefined;
 
@@ -181,6 +185,12 @@ export class Eventor {
     this.logger = ScopedLogger.create(options.logger, logLevel).child({ flow: this.name });
     this.settings = resolveConfig(options.config ?? {});
     this.handleSignals = options.handleSignals ?? false;
+    if (options.clock !== undefined && !(options.clock instanceof TestClock)) {
+      throw new FlowConfigError(
+        `Option "clock" must be a TestClock (new TestClock() from @flow/eventor), or left out for the system clock; got ${formatValue(options.clock)}.`,
+      );
+    }
+    this.clock = options.clock ?? systemClock;
     const storePath = options.store ?? resolve(process.cwd(), `${this.name}.run.db`);
     if (typeof storePath !== 'string' || storePath.length === 0) {
       throw new FlowConfigError(
@@ -263,7 +273,9 @@ export class Eventor {
     if (this.loop?.isActive && step?.runId === run.id) {
       return this.loop.stageTrigger(name, seq, { step: step.name, sequence: step.sequence });
     }
-    const fired = this.guard(() => this.store.insertTrigger(run.id, run.recovery, name, seq, false, now()));
+    const fired = this.guard(() =>
+      this.store.insertTrigger(run.id, run.recovery, name, seq, false, this.clock.now()),
+    );
     if (fired && this.loop?.isActive) this.loop.notifyTrigger(name, seq);
     return fired;
   }
@@ -284,7 +296,7 @@ export class Eventor {
       this.store.updateRun(
         run.id,
         shape === this.shapeWritten ? { status: 'running' } : { status: 'running', shape },
-        now(),
+        this.clock.now(),
       ),
     );
     this.shapeWritten = shape;
@@ -297,6 +309,7 @@ export class Eventor {
       recovery: run.recovery,
       settings: this.settings,
       logger: this.logger.child({ runId: run.id }),
+      clock: this.clock,
     });
     this.loop = loop;
     const removeSignalHandlers = this.handleSignals ? this.installSignalHandlers(loop) : () => {};
@@ -305,7 +318,13 @@ export class Eventor {
         throw asStoreError(error, this.store.path);
       });
       if (this.store.isOpen) {
-        this.guard(() => this.store.updateRun(run.id, { status: outcome.status, endedAt: now() }, now()));
+        this.guard(() =>
+          this.store.updateRun(
+            run.id,
+            { status: outcome.status, endedAt: this.clock.now() },
+            this.clock.now(),
+          ),
+        );
       }
       const log = outcome.ok ? this.logger.info.bind(this.logger) : this.logger.error.bind(this.logger);
       log(
@@ -335,7 +354,7 @@ export class Eventor {
     const counts = this.guard(() => this.store.pendingCounts(run.id, run.recovery));
     return {
       count: counts.triggers + counts.tasks + counts.delays,
-      nextDelayIn: counts.nextDue === null ? null : Math.max(0, counts.nextDue - now()),
+      nextDelayIn: counts.nextDue === null ? null : Math.max(0, counts.nextDue - this.clock.now()),
     };
   }
 
@@ -435,7 +454,7 @@ export class Eventor {
           `Run "${id}" already exists in the store; restart needs a new runId. Use runMode 'recover' or 'continue' to go on with it.`,
         );
       }
-      this.store.createRun({ id, name: this.name, mode: 'restart', now: now() });
+      this.store.createRun({ id, name: this.name, mode: 'restart', now: this.clock.now() });
       this.takeLease(id);
       this.run_ = { id, recovery: 0 };
       return this.run_;
@@ -451,7 +470,7 @@ export class Eventor {
     }
     this.takeLease(found.id);
     const recovery = this.runMode === 'recover' ? found.recovery + 1 : found.recovery;
-    this.store.updateRun(found.id, { mode: this.runMode, recovery, status: 'running' }, now());
+    this.store.updateRun(found.id, { mode: this.runMode, recovery, status: 'running' }, this.clock.now());
     this.run_ = { id: found.id, recovery };
     return this.run_;
   }

@@ -22,6 +22,8 @@ export { ResourcePool } from './model/resource-pool.js';
 export type { TaskStatus } from './model/status.js';
 export { RunMode, StepReplay, StepStatus } from './model/status.js';
 export type { ResourceClaim, StepConfig, StepOptions, TaskConstruct } from './model/step.js';
+export type { TestClockOptions } from './runtime/clock.js';
+export { TestClock } from './runtime/clock.js';
 export type { StepContext } from './runtime/context.js';
 export { currentStep } from './runtime/context.js';
 export type { RunObserver } from './runtime/observer.js';

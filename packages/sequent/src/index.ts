@@ -10,6 +10,7 @@ export type {
   StepContext,
   TaskQueryOptions,
   TaskRecord,
+  TestClockOptions,
 } from '@flow/eventor';
 export {
   currentStep,
@@ -22,6 +23,7 @@ export {
   StepReplay,
   StepStatus,
   StoreError,
+  TestClock,
 } from '@flow/eventor';
 export type { SequentErrorKind } from './errors.js';
 export { SequentError } from './errors.js';

@@ -9,6 +9,11 @@ export interface StepContext {
   readonly recovery: number;
   readonly runId: string;
   readonly attempt: number;
+  /**
+   * The Eventor's clock, in ms since the epoch: Date.now() by default, virtual under a TestClock.
+   * In worker and process steps a TestClock's time is the one at the step's start.
+   */
+  now(): number;
   readonly signal: AbortSignal;
   readonly log: Logger;
 }

@@ -6,7 +6,7 @@ import type { ResourcePool } from '../model/resource-pool.js';
 import type { TaskStatus } from '../model/status.js';
 import type { StepDef, TaskConstruct } from '../model/step.js';
 import type { Store, TaskKey, TriggerSource } from '../store/store.js';
-import { now, sleepUntil } from './clock.js';
+import { type Clock, type ClockTimer, now, sleepUntil, TestClock } from './clock.js';
 import type { StepContext } from './context.js';
 import { DelayQueue } from './delay-queue.js';
 import type { RunObserver } from './observer.js';
@@ -28,6 +28,7 @@ export interface LoopEnvironment {
   recovery: number;
   settings: LoopSettings;
   logger: ScopedLogger;
+  clock: Clock;
 }
 
 export interface LoopOutcome {
@@ -48,7 +49,8 @@ interface TaskState {
   skipped: boolean;
   result: string | null;
   context: TaskContext | undefined;
-  timer: NodeJS.Timeout | undefined;
+  /** The attempt's timeout while it runs, its backoff while it waits to retry. */
+  timer: ClockTimer | undefined;
 }
 
 interface Completion {
@@ -69,6 +71,11 @@ interface FiredTrigger {
 
 /** Hand the event loop a turn after this long of back-to-back synchronous passes. */
 const YIELD_EVERY_MS = 25;
+/**
+ * Under a TestClock, the real time running steps that all have a timeout get to end before the clock
+ * jumps on: a step still running then is taken to wait on time (or never to end).
+ */
+const SETTLE_MS = 100;
 
 /**
  * Drives one run: fired triggers -> tasks -> results. Each pass is one transaction: the state it
@@ -83,6 +90,9 @@ export class RunLoop {
   private readonly logger: ScopedLogger;
   private readonly globalCap: number;
   private readonly observer: RunObserver | undefined;
+  private readonly clock: Clock;
+  /** Set when time is virtual: the loop then jumps the clock instead of waiting. */
+  private readonly testClock: TestClock | undefined;
 
   private readyQueue: Array<TaskState | undefined> = [];
   private readyHead = 0;
@@ -119,6 +129,8 @@ export class RunLoop {
     this.settings = env.settings;
     this.logger = env.logger;
     this.observer = env.observer;
+    this.clock = env.clock;
+    this.testClock = env.clock instanceof TestClock ? env.clock : undefined;
     this.globalCap = env.settings.maxConcurrent < 1 ? Number.POSITIVE_INFINITY : env.settings.maxConcurrent;
   }
 
@@ -185,7 +197,9 @@ export class RunLoop {
           continue;
         }
         if (this.running.size > 0 || this.backingOff.size > 0 || this.waitsOnBusyPool()) {
-          await this.waitForWake();
+          if (this.testClock === undefined || !(await this.skipToNextTimer(this.testClock))) {
+            await this.waitForWake();
+          }
           lastYield = now();
           continue;
         }
@@ -194,7 +208,15 @@ export class RunLoop {
         if (this.stoppedByException) break;
         const next = this.delays.peek();
         if (next === undefined) break;
-        await sleepUntil(next.dueAt, (wake) => {
+        if (this.testClock !== undefined) {
+          this.testClock.advanceTo(next.dueAt);
+          if (now() - lastYield > YIELD_EVERY_MS) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            lastYield = now();
+          }
+          continue;
+        }
+        await sleepUntil(this.clock, next.dueAt, (wake) => {
           this.wakeup = wake;
         });
         this.wakeup = undefined;
@@ -268,7 +290,7 @@ export class RunLoop {
 
   /** Acts on everything ready now; returns the tasks to start once the pass is committed. */
   private pass(): TaskState[] {
-    this.passTime = now();
+    this.passTime = this.clock.now();
     const completions = this.completions;
     this.completions = [];
     for (const completion of completions) this.complete(completion);
@@ -544,7 +566,7 @@ export class RunLoop {
   }
 
   private launch(task: TaskState): void {
-    const context = new TaskContext(task, this.runId, this.recovery, this.logger);
+    const context = new TaskContext(task, this.runId, this.recovery, this.logger, this.clock);
     const attempt = task.attempts;
     task.context = context;
     this.observer?.taskStarted?.({ step: task.step.name, sequence: task.sequence, attempt });
@@ -556,11 +578,11 @@ export class RunLoop {
     }
     const timeoutMs = task.step.config.timeoutMs;
     if (timeoutMs !== undefined)
-      task.timer = setTimeout(() => this.timedOut(task, attempt, timeoutMs), timeoutMs);
+      task.timer = this.clock.at(this.clock.now() + timeoutMs, () => this.timedOut(task, attempt, timeoutMs));
     let out: unknown;
     try {
       const runner = this.runnerFor(task.step) as StepRunner;
-      out = runner(new Invocation(task.step, context, this.stepEnv(task)));
+      out = runner(new Invocation(task.step, context, this.stepEnv(task), this.testClock?.now()));
     } catch (error) {
       this.completions.push({ task, attempt, ok: false, error });
       return;
@@ -603,6 +625,7 @@ export class RunLoop {
       [`${prefix}STEP_SEQUENCE`]: task.sequence,
       [`${prefix}STEP_RECOVERY`]: String(this.recovery),
       [`${prefix}RUN_ID`]: this.runId,
+      [`${prefix}NOW`]: String(this.clock.now()),
     };
   }
 
@@ -614,7 +637,7 @@ export class RunLoop {
   private complete(completion: Completion): void {
     const task = completion.task;
     if (completion.attempt !== task.attempts || task.status !== 'active' || !this.running.has(task)) return;
-    clearTimeout(task.timer);
+    task.timer?.cancel();
     task.timer = undefined;
     this.running.delete(task);
     this.runningPerStep.set(task.step.name, (this.runningPerStep.get(task.step.name) ?? 1) - 1);
@@ -667,12 +690,12 @@ export class RunLoop {
       `${error.message} (attempt ${task.attempts} of ${retries + 1}); retrying in ${formatMs(waitMs)}`,
     );
     this.backingOff.add(task);
-    task.timer = setTimeout(() => {
+    task.timer = this.clock.at(this.passTime + waitMs, () => {
       task.timer = undefined;
       if (!this.backingOff.delete(task)) return;
       this.retryDue.push(task);
       this.wake();
-    }, waitMs);
+    });
   }
 
   /** Records a task's end, releases its resources and fires its triggers (all in this pass). */
@@ -725,10 +748,10 @@ export class RunLoop {
 
   /** After stop(): running tasks are recorded failed with the reason; no triggers fire. */
   private recordStopped(): void {
-    this.passTime = now();
+    this.passTime = this.clock.now();
     const stopping = [...this.running, ...this.backingOff, ...this.retryDue];
     for (const task of stopping) {
-      clearTimeout(task.timer);
+      task.timer?.cancel();
       const error = new StepFailedError(task.step.name, task.sequence, `stopped: ${this.stopReason}`, {
         code: 'FLOW_STEP_STOPPED',
       });
@@ -765,7 +788,38 @@ export class RunLoop {
       return true;
     }
     const next = this.delays.peek();
-    return next !== undefined && next.dueAt <= now();
+    return next !== undefined && next.dueAt <= this.clock.now();
+  }
+
+  /**
+   * Under a TestClock, while a pass waits: jumps the clock to the earliest timeout or backoff and
+   * fires it. Running steps that all have a timeout first get SETTLE_MS of real time to end. False
+   * when the loop must wait for real instead.
+   */
+  private async skipToNextTimer(clock: TestClock): Promise<boolean> {
+    if (this.nextTimerDue() === undefined) return false;
+    if (this.running.size > 0 && (await this.waitForWakeWithin(SETTLE_MS))) return true;
+    const dueAt = this.nextTimerDue();
+    if (dueAt === undefined) return false;
+    clock.advanceTo(dueAt);
+    return true;
+  }
+
+  /**
+   * The earliest timeout or backoff of this run, or undefined while the clock must not jump: a
+   * running step with no timeout can only end for real, and a pool held by another eventor is given
+   * back in real time.
+   */
+  private nextTimerDue(): number | undefined {
+    if (this.waitsOnBusyPool()) return undefined;
+    let dueAt = Number.POSITIVE_INFINITY;
+    for (const task of this.running) {
+      if (task.timer === undefined) return undefined;
+      dueAt = Math.min(dueAt, task.timer.dueAt);
+    }
+    for (const task of this.backingOff)
+      if (task.timer !== undefined) dueAt = Math.min(dueAt, task.timer.dueAt);
+    return dueAt === Number.POSITIVE_INFINITY ? undefined : dueAt;
   }
 
   /** Tasks wait on a pool that something outside this run (another eventor) holds and will give back. */
@@ -779,6 +833,20 @@ export class RunLoop {
   private waitForWake(): Promise<void> {
     return new Promise((resolve) => {
       this.wakeup = resolve;
+    });
+  }
+
+  /** Resolves true on the next wake(), or false after `realMs` of real time. */
+  private waitForWakeWithin(realMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeup = undefined;
+        resolve(false);
+      }, realMs);
+      this.wakeup = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
     });
   }
 
@@ -826,6 +894,7 @@ class Invocation implements StepInvocation {
     readonly step: StepDef,
     readonly context: TaskContext,
     readonly env: Record<string, string>,
+    readonly virtualNow: number | undefined,
   ) {}
   get logger(): ScopedLogger {
     return this.context.log;
@@ -842,14 +911,20 @@ class TaskContext implements StepContext {
   private controller: AbortController | undefined;
   private logger: ScopedLogger | undefined;
   private readonly parentLogger: ScopedLogger;
+  private readonly clock: Clock;
 
-  constructor(task: TaskState, runId: string, recovery: number, logger: ScopedLogger) {
+  constructor(task: TaskState, runId: string, recovery: number, logger: ScopedLogger, clock: Clock) {
     this.name = task.step.name;
     this.sequence = task.sequence;
     this.recovery = recovery;
     this.runId = runId;
     this.attempt = task.attempts;
     this.parentLogger = logger;
+    this.clock = clock;
+  }
+
+  now(): number {
+    return this.clock.now();
   }
 
   get signal(): AbortSignal {

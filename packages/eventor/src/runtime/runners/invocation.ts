@@ -7,8 +7,9 @@ const LEVELS: RemoteLevel[] = ['debug', 'info', 'warn', 'error'];
 
 /** The `run` message for a module step in a worker thread or child process. */
 export function runMessage(invocation: StepInvocation, id: number, env: Record<string, string>): RunMessage {
-  const { step, context, logger } = invocation;
+  const { step, context, logger, virtualNow } = invocation;
   return {
+    ...(virtualNow === undefined ? {} : { virtualNow }),
     type: 'run',
     id,
     url: moduleUrl(step.module as string),

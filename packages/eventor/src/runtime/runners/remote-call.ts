@@ -37,8 +37,10 @@ export async function callStep(
   const { id } = message;
   try {
     const func = await loadCached(message);
+    const { virtualNow } = message;
     const context: StepContext = {
       ...message.identity,
+      now: virtualNow === undefined ? Date.now : () => virtualNow,
       signal,
       log: remoteLogger(id, message.levels, send),
     };

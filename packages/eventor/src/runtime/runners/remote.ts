@@ -27,6 +27,8 @@ export interface RunMessage {
   /** Levels the engine's logger keeps; the others are dropped before they cross. */
   levels: RemoteLevel[];
   stepName: string;
+  /** Set under a TestClock: what `currentStep().now()` returns over there (the time the step started). */
+  virtualNow?: number;
 }
 
 /** Engine -> worker: abort the signal of call `id`. */

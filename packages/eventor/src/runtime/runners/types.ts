@@ -9,6 +9,8 @@ export interface StepInvocation {
   /** `<envPrefix>STEP_NAME`, `STEP_SEQUENCE`, `STEP_RECOVERY`, `RUN_ID` for worker/process/command steps. */
   readonly env: Record<string, string>;
   readonly logger: ScopedLogger;
+  /** The TestClock's time at the start of the attempt; undefined on the system clock. */
+  readonly virtualNow: number | undefined;
 }
 
 /**
