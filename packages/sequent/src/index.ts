@@ -8,7 +8,9 @@ export type {
   RunResult,
   StepConfig,
   StepContext,
-  TaskQueryOptions,
+  StepFunction,
+  StepResult,
+  StepWork,
   TaskRecord,
 } from '@flow/eventor';
 export {
@@ -27,7 +29,7 @@ export type { SequentErrorKind } from './errors.js';
 export { SequentError } from './errors.js';
 export type { Requirement, RequirementNode, StepRequirement } from './requires.js';
 export { and, or, SequentEvent } from './requires.js';
-export type { SequentOptions } from './sequent.js';
+export type { SequentOptions, TaskQueryOptions } from './sequent.js';
 export { Sequent } from './sequent.js';
 export type { SequentStepOptions } from './step.js';
 export { SequentStep } from './step.js';
