@@ -13,8 +13,7 @@ import {
   checkConfigKeys,
   constructOption,
   integerOption,
-  type RawStepOptions,
-  type StepFunction,
+  type StepArgs,
   type StepOptions,
   type StepResult,
   type TaskConstruct,
@@ -229,11 +228,12 @@ export class Eventor {
    * `args` are checked against its parameters; the handle carries the func's result type.
    */
   addStep<
-    F extends StepFunction = never,
+    A extends StepArgs = [],
+    R = never,
     M extends string | URL = never,
     C extends string | readonly string[] = never,
-  >(name: string, options?: StepOptions<F, M, C>): StepRef<StepResult<F, M, C>>;
-  addStep(name: string, options: RawStepOptions = {}): StepRef {
+  >(name: string, options?: StepOptions<A, R, M, C>): StepRef<StepResult<R, M, C>>;
+  addStep(name: string, options: StepOptions = {}): StepRef {
     this.checkOpen();
     checkName('Step', name);
     const def = buildStepDef(name, options, this.resolveEvent);

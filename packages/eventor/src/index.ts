@@ -23,8 +23,8 @@ export type { TaskStatus } from './model/status.js';
 export { RunMode, StepReplay, StepStatus } from './model/status.js';
 export type {
   ResourceClaim,
+  StepArgs,
   StepConfig,
-  StepFunction,
   StepOptions,
   StepResult,
   StepSettings,

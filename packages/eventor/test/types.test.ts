@@ -30,6 +30,8 @@ describe('typed steps: addStep', () => {
     ev.addStep('total-three', { func: total, args: ['t', 1, 2, 3] });
     const args = [4] as const;
     ev.addStep('square-const', { func: square, args });
+    // an inline func without annotations takes its parameter types from args
+    ev.addStep('inline', { func: (text, times) => text.repeat(times), args: ['a', 2] });
 
     // @ts-expect-error a string where square takes a number
     ev.addStep('wrong-type', { func: square, args: ['3'] });
@@ -45,6 +47,8 @@ describe('typed steps: addStep', () => {
     ev.addStep('wrong-rest', { func: total, args: ['t', 1, 'x'] });
     // @ts-expect-error total needs its label before the rest
     ev.addStep('missing-before-rest', { func: total, args: [] });
+    // @ts-expect-error text is a string (from args), which has no toFixed
+    ev.addStep('inline-wrong', { func: (text) => text.toFixed(), args: ['a'] });
     expect(() =>
       // @ts-expect-error a func step names no module (and throws at run time too)
       ev.addStep('func-and-module', { func: hello, module: './steps.js' }),
@@ -58,6 +62,7 @@ describe('typed steps: addStep', () => {
     expectTypeOf(ev.addStep('later', { func: squareLater, args: [3] })).toEqualTypeOf<StepRef<number>>();
     expectTypeOf(ev.addStep('hello', { func: hello })).toEqualTypeOf<StepRef<string>>();
     expectTypeOf(ev.addStep('total', { func: total, args: ['t', 1] })).toEqualTypeOf<StepRef<string>>();
+    expectTypeOf(ev.addStep('inline', { func: (n) => n * 2, args: [3] })).toEqualTypeOf<StepRef<number>>();
     expectTypeOf(
       ev.addStep('crunch', {
         module: new URL('./fixtures/steps.mjs', import.meta.url),

@@ -6,7 +6,7 @@ import {
   type PendingWork,
   type RunOptions,
   type RunResult,
-  type StepFunction,
+  type StepArgs,
   type StepResult,
   type TaskRecord,
 } from '@flow/eventor';
@@ -67,10 +67,11 @@ export class Sequent {
 
   /** Adds a top-level step; it runs in sequence '1'. A leaf's `args` are checked against its func. */
   addStep<
-    F extends StepFunction = never,
+    A extends StepArgs = [],
+    R = never,
     M extends string | URL = never,
     C extends string | readonly string[] = never,
-  >(name: string, options?: SequentStepOptions<F, M, C>): SequentStep<StepResult<F, M, C>>;
+  >(name: string, options?: SequentStepOptions<A, R, M, C>): SequentStep<StepResult<R, M, C>>;
   addStep(name: string, options: SequentStepOptions = {}): SequentStep {
     return this.tree.addStep(this.tree.root, name, options);
   }

@@ -4,8 +4,8 @@ import {
   parseDuration,
   type ResourceClaim,
   ResourcePool,
+  type StepArgs,
   type StepConfig,
-  type StepFunction,
   type StepResult,
   type StepSettings,
   type StepWork,
@@ -18,10 +18,12 @@ import { normalizeRequirement, type Req, type Requirement } from './requires.js'
  * command) and settings; containers take `repeats`. The type parameters are inferred by `addStep`.
  */
 export type SequentStepOptions<
-  F extends StepFunction = StepFunction,
+  // biome-ignore lint/suspicious/noExplicitAny: any[] accepts functions whatever their parameters
+  A extends StepArgs = any[],
+  R = unknown,
   M extends string | URL = string | URL,
   C extends string | readonly string[] = string | readonly string[],
-> = StepWork<F, M, C> &
+> = StepWork<A, R, M, C> &
   Pick<StepSettings, 'cwd' | 'env' | 'recovery'> & {
     /** Container: one iteration per value, one after another (default `[1]`; empty = none). */
     repeats?: Iterable<unknown>;
@@ -104,10 +106,11 @@ export class SequentStep<R = unknown> {
 
   /** Adds a step inside this one, which makes this step a container; a leaf's `args` are checked. */
   addStep<
-    F extends StepFunction = never,
+    A extends StepArgs = [],
+    R = never,
     M extends string | URL = never,
     C extends string | readonly string[] = never,
-  >(name: string, options?: SequentStepOptions<F, M, C>): SequentStep<StepResult<F, M, C>>;
+  >(name: string, options?: SequentStepOptions<A, R, M, C>): SequentStep<StepResult<R, M, C>>;
   addStep(name: string, options: SequentStepOptions = {}): SequentStep {
     return this[NODE].tree.addStep(this[NODE], name, options);
   }

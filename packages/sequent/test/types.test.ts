@@ -28,6 +28,7 @@ describe('typed steps: Sequent addStep', () => {
     box.addStep('greet-twice', { func: greet, args: ['a', 2] });
     flow.addStep('total-none', { func: total, args: ['t'] });
     box.addStep('total-three', { func: total, args: ['t', 1, 2, 3] });
+    box.addStep('inline', { func: (text, times) => text.repeat(times), args: ['a', 2] });
 
     // @ts-expect-error a string where square takes a number
     flow.addStep('wrong-type', { func: square, args: ['3'] });
@@ -41,6 +42,8 @@ describe('typed steps: Sequent addStep', () => {
     box.addStep('wrong-optional', { func: greet, args: ['a', 'b'] });
     // @ts-expect-error total's rest parameter takes numbers
     flow.addStep('wrong-rest', { func: total, args: ['t', 1, 'x'] });
+    // @ts-expect-error text is a string (from args), which has no toFixed
+    box.addStep('inline-wrong', { func: (text) => text.toFixed(), args: ['a'] });
     expect(() =>
       // @ts-expect-error a func step names no module (and throws at run time too)
       flow.addStep('func-and-module', { func: hello, module: './steps.js' }),
@@ -50,9 +53,11 @@ describe('typed steps: Sequent addStep', () => {
       'hello',
       'greet-twice',
       'total-three',
+      'inline',
       'missing',
       'extra',
       'wrong-optional',
+      'inline-wrong',
     ]);
   });
 
@@ -65,6 +70,9 @@ describe('typed steps: Sequent addStep', () => {
       SequentStep<number>
     >();
     expectTypeOf(box.addStep('hello', { func: hello })).toEqualTypeOf<SequentStep<string>>();
+    expectTypeOf(box.addStep('inline', { func: (n) => n * 2, args: [3] })).toEqualTypeOf<
+      SequentStep<number>
+    >();
     expectTypeOf(
       flow.addStep('crunch', {
         module: new URL('./fixtures/steps.mjs', import.meta.url),

@@ -21,30 +21,33 @@ export type ResourceClaim = readonly [ResourcePool, number];
 type EventList = EventRef | readonly EventRef[];
 
 // biome-ignore lint/suspicious/noExplicitAny: any[] accepts functions whatever their parameters
-export type StepFunction = (...args: any[]) => unknown;
+type AnyArgs = any[];
+/** A func step's argument list as `addStep` infers it (`| []` makes array literals infer as tuples). */
+export type StepArgs = readonly unknown[] | [];
 type StepModule = string | URL;
 type StepCommand = string | readonly string[];
 
 /** `args` of a func step: the func's parameters; optional when it can be called without any. */
-type FuncArgs<F extends StepFunction> =
-  [] extends Parameters<F> ? { args?: Readonly<Parameters<F>> } : { args: Readonly<Parameters<F>> };
+type FuncArgs<A extends StepArgs> = [] extends A ? { args?: Readonly<A> } : { args: Readonly<A> };
 
 /**
  * What a step runs: a func with args checked against its parameters, a module export, a command,
- * or nothing (a no-op step). The type parameters are inferred by `addStep`.
+ * or nothing (a no-op step). `addStep` infers the type parameters: the func's args `A` and result
+ * `R`, the module `M`, the command `C`.
  */
 export type StepWork<
-  F extends StepFunction = StepFunction,
+  A extends StepArgs = AnyArgs,
+  R = unknown,
   M extends StepModule = StepModule,
   C extends StepCommand = StepCommand,
 > =
   | ({
       /** The work: (...args) => value | Promise<value>; throw or reject = failure. */
-      func: F;
+      func: (...args: A) => R;
       module?: undefined;
       export?: undefined;
       command?: undefined;
-    } & FuncArgs<F>)
+    } & FuncArgs<A>)
   | {
       /** Worker/process steps: the module (path or URL) and its export to call. */
       module: M;
@@ -64,14 +67,14 @@ export type StepWork<
   | { func?: undefined; module?: undefined; export?: undefined; command?: undefined; args?: undefined };
 
 /**
- * A step's result type from its `StepWork` parameters: its func's awaited result; unknown for a
- * module or command step, undefined for a no-op step.
+ * A step's result type from its `StepWork` parameters: what its func resolves to; unknown for a
+ * module or command step, undefined for a no-op step (no func: `R` stays `never`).
  */
-export type StepResult<F extends StepFunction, M, C> = [F] extends [never]
+export type StepResult<R, M, C> = [R] extends [never]
   ? [M | C] extends [never]
     ? undefined
     : unknown
-  : Awaited<ReturnType<F>>;
+  : Awaited<R>;
 
 /** How a step runs, whatever it runs. */
 export interface StepSettings {
@@ -86,14 +89,15 @@ export interface StepSettings {
 
 /** Options of `addStep`: what the step runs (`StepWork`) and how. */
 export type StepOptions<
-  F extends StepFunction = StepFunction,
+  A extends StepArgs = AnyArgs,
+  R = unknown,
   M extends StepModule = StepModule,
   C extends StepCommand = StepCommand,
-> = StepWork<F, M, C> & StepSettings;
+> = StepWork<A, R, M, C> & StepSettings;
 
 /** Step options as `buildStepDef` takes them: unchecked, since callers may not use TypeScript. */
 export interface RawStepOptions extends StepSettings {
-  func?: StepFunction;
+  func?: (...args: AnyArgs) => unknown;
   module?: StepModule;
   export?: string;
   command?: StepCommand;
