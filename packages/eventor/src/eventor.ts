@@ -13,7 +13,9 @@ import {
   checkConfigKeys,
   constructOption,
   integerOption,
+  type StepArgs,
   type StepOptions,
+  type StepResult,
   type TaskConstruct,
 } from './model/step.js';
 import { combineObservers, createProgressView } from './progress/index.js';
@@ -66,13 +68,14 @@ export interface RunResult {
   recovery: number;
 }
 
-export interface TaskRecord {
+/** A task of a step; `R` is its result type when read through the step's handle. */
+export interface TaskRecord<R = unknown> {
   step: string;
   sequence: string;
   recovery: number;
   status: TaskStatus;
   attempts: number;
-  result?: unknown;
+  result?: R;
   error?: SerializedError;
   /** True when recovery skipped it (its function was not called). */
   skipped: boolean;
@@ -80,9 +83,10 @@ export interface TaskRecord {
   updatedAt: Date;
 }
 
-export interface TaskQueryOptions {
+export interface TaskQueryOptions<R = unknown> {
   status?: TaskStatus;
-  step?: string;
+  /** A step's handle (which types the records' result) or its name. */
+  step?: StepRef<R> | string;
   recovery?: number;
   /** Page size and the number of records to pass over, for paging through large runs. */
   limit?: number;
@@ -229,7 +233,16 @@ export class Eventor {
     return this.eventRefs.get(def.name) ?? this.rememberEvent(new EventRef(def.name, def.expr, this));
   }
 
-  /** Defines a step: a function, a module export, a command, or nothing (a no-op step). */
+  /**
+   * Defines a step: a function, a module export, a command, or nothing (a no-op step). A func's
+   * `args` are checked against its parameters; the handle carries the func's result type.
+   */
+  addStep<
+    A extends StepArgs = [],
+    R = never,
+    M extends string | URL = never,
+    C extends string | readonly string[] = never,
+  >(name: string, options?: StepOptions<A, R, M, C>): StepRef<StepResult<R, M, C>>;
   addStep(name: string, options: StepOptions = {}): StepRef {
     this.checkOpen();
     checkName('Step', name);
@@ -358,12 +371,15 @@ export class Eventor {
     };
   }
 
-  /** Task records of this run, every recovery, oldest first. */
+  /** Task records of this run, every recovery, oldest first; `step` may be a step's handle. */
+  tasks<R = unknown>(query?: TaskQueryOptions<R>): TaskRecord<R>[];
   tasks(query: TaskQueryOptions = {}): TaskRecord[] {
     this.checkOpen();
     checkTaskQuery(query);
     const run = this.resolveRun();
-    return this.guard(() => this.store.listTasks(run.id, query).map(toTaskRecord));
+    // a handle names its step in any Eventor on the store, like the name itself would
+    const step = query.step instanceof StepRef ? query.step.name : query.step;
+    return this.guard(() => this.store.listTasks(run.id, { ...query, step }).map(toTaskRecord));
   }
 
   /** Closes the store; idempotent. */
@@ -561,10 +577,13 @@ function checkTaskQuery(query: unknown): asserts query is TaskQueryOptions {
     }
     if (value === undefined) continue;
     const text = key === 'status' || key === 'step';
-    const valid = text ? typeof value === 'string' : Number.isInteger(value) && (value as number) >= 0;
+    const valid = text
+      ? typeof value === 'string' || (key === 'step' && value instanceof StepRef)
+      : Number.isInteger(value) && (value as number) >= 0;
     if (!valid) {
+      const expected = key === 'step' ? "a step's handle or name" : text ? 'a string' : 'a whole number >= 0';
       throw new FlowConfigError(
-        `tasks(query): option "${key}" must be ${text ? 'a string' : 'a whole number >= 0'}; got ${formatValue(value)}.`,
+        `tasks(query): option "${key}" must be ${expected}; got ${formatValue(value)}.`,
       );
     }
   }

@@ -15,13 +15,22 @@ export type {
 } from './eventor.js';
 export { Eventor } from './eventor.js';
 export type { Logger, LogLevel } from './logger.js';
-export { EventRef, StepRef } from './model/event.js';
+export type { EventRef, StepRef } from './model/event.js';
 export type { ExprItem, ExprNode } from './model/expression.js';
 export { and, or } from './model/expression.js';
 export { ResourcePool } from './model/resource-pool.js';
 export type { TaskStatus } from './model/status.js';
 export { RunMode, StepReplay, StepStatus } from './model/status.js';
-export type { ResourceClaim, StepConfig, StepOptions, TaskConstruct } from './model/step.js';
+export type {
+  ResourceClaim,
+  StepArgs,
+  StepConfig,
+  StepOptions,
+  StepResult,
+  StepSettings,
+  StepWork,
+  TaskConstruct,
+} from './model/step.js';
 export type { TestClockOptions } from './runtime/clock.js';
 export { TestClock } from './runtime/clock.js';
 export type { StepContext } from './runtime/context.js';

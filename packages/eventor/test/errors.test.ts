@@ -198,8 +198,12 @@ describe('addStep definitions', () => {
       () => ({ func: () => 1, args: 3 as never }),
       [/"bad"/, /args must be an array/],
     ],
-    ['func and command together', () => ({ func: () => 1, command: ['ls'] }), [/"bad"/, /func and command/]],
-    ['export without a module', () => ({ export: 'run' }), [/"bad"/, /export/]],
+    [
+      'func and command together',
+      () => ({ func: () => 1, command: ['ls'] }) as never,
+      [/"bad"/, /func and command/],
+    ],
+    ['export without a module', () => ({ export: 'run' }) as never, [/"bad"/, /export/]],
     ['an empty command', () => ({ command: [] }), [/"bad"/, /command/]],
     [
       'a trigger status that does not exist',

@@ -1,7 +1,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Eventor, type EventorOptions, type StepOptions } from '../src/index.js';
+import { Eventor, type EventorOptions, type StepOptions, type StepSettings } from '../src/index.js';
 import { captureLogger, pidAlive, STEPS, tempDir, waitFor } from './fixtures/harness.js';
 
 const cleanups: Array<() => void> = [];
@@ -9,7 +9,10 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-function processStep(exportName: string, options: Omit<StepOptions, 'module' | 'export'> = {}): StepOptions {
+function processStep(
+  exportName: string,
+  options: StepSettings & { args?: readonly unknown[] } = {},
+): StepOptions {
   return {
     module: STEPS,
     export: exportName,

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Eventor, type EventorOptions, type StepOptions } from '../src/index.js';
+import { Eventor, type EventorOptions, type StepOptions, type StepSettings } from '../src/index.js';
 import { runnerStats } from '../src/runtime/runners/index.js';
 import { captureLogger, STEPS, tempDir, waitFor } from './fixtures/harness.js';
 
@@ -12,7 +12,10 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-function workerStep(exportName: string, options: Omit<StepOptions, 'module' | 'export'> = {}): StepOptions {
+function workerStep(
+  exportName: string,
+  options: StepSettings & { args?: readonly unknown[] } = {},
+): StepOptions {
   return {
     module: STEPS,
     export: exportName,

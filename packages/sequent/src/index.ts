@@ -6,9 +6,11 @@ export type {
   ResourceClaim,
   RunOptions,
   RunResult,
+  StepArgs,
   StepConfig,
   StepContext,
-  TaskQueryOptions,
+  StepResult,
+  StepWork,
   TaskRecord,
   TestClockOptions,
 } from '@flow/eventor';
@@ -29,7 +31,7 @@ export type { SequentErrorKind } from './errors.js';
 export { SequentError } from './errors.js';
 export type { Requirement, RequirementNode, StepRequirement } from './requires.js';
 export { and, or, SequentEvent } from './requires.js';
-export type { SequentOptions } from './sequent.js';
+export type { SequentOptions, TaskQueryOptions } from './sequent.js';
 export { Sequent } from './sequent.js';
 export type { SequentStepOptions } from './step.js';
 export { SequentStep } from './step.js';

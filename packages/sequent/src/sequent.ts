@@ -2,18 +2,25 @@ import {
   currentStep,
   Eventor,
   type EventorOptions,
+  type TaskQueryOptions as EventorTaskQuery,
   type PendingWork,
   type RunOptions,
   type RunResult,
-  type TaskQueryOptions,
+  type StepArgs,
+  type StepResult,
   type TaskRecord,
 } from '@flow/eventor';
 import { type CompiledFlow, compileFlow, FLOW_SEQUENCE } from './compile.js';
 import { normalizeRequirement, type Requirement, SequentEvent } from './requires.js';
-import { FlowTree, type SequentStep, type SequentStepOptions } from './step.js';
+import { FlowTree, SequentStep, type SequentStepOptions } from './step.js';
 
 /** Sequent takes Eventor's options; `config.envPrefix` defaults to `'SEQUENT_'`. */
 export type SequentOptions = EventorOptions;
+
+/** Eventor's task query, with `step` a leaf's handle (which types the records' result) or its path. */
+export interface TaskQueryOptions<R = unknown> extends Omit<EventorTaskQuery, 'step'> {
+  step?: SequentStep<R> | string;
+}
 
 /**
  * A flow of steps, containers of steps and their requirements, run (and recovered) by an Eventor
@@ -58,7 +65,13 @@ export class Sequent {
     return this.eventor.recovery;
   }
 
-  /** Adds a top-level step; it runs in sequence '1'. */
+  /** Adds a top-level step; it runs in sequence '1'. A leaf's `args` are checked against its func. */
+  addStep<
+    A extends StepArgs = [],
+    R = never,
+    M extends string | URL = never,
+    C extends string | readonly string[] = never,
+  >(name: string, options?: SequentStepOptions<A, R, M, C>): SequentStep<StepResult<R, M, C>>;
   addStep(name: string, options: SequentStepOptions = {}): SequentStep {
     return this.tree.addStep(this.tree.root, name, options);
   }
@@ -90,11 +103,13 @@ export class Sequent {
     return currentStep().sequence;
   }
 
-  /** Task records of the leaf steps of this run, every recovery, oldest first. */
+  /** Task records of the leaf steps of this run, every recovery, oldest first; `step` may be a handle. */
+  tasks<R = unknown>(query?: TaskQueryOptions<R>): TaskRecord<R>[];
   tasks(query: TaskQueryOptions = {}): TaskRecord[] {
     const leaves = this.compiled?.leafPaths ?? new Set(this.tree.leaves().map((node) => node.path));
-    const { limit, offset, ...filter } = query;
-    const rows = this.eventor.tasks(filter).filter((task) => leaves.has(task.step));
+    const { limit, offset, step, ...filter } = query;
+    const path = step instanceof SequentStep ? step.path : step;
+    const rows = this.eventor.tasks({ ...filter, step: path }).filter((task) => leaves.has(task.step));
     const start = offset ?? 0;
     return limit === undefined ? rows.slice(start) : rows.slice(start, start + limit);
   }

@@ -4,28 +4,43 @@ import {
   parseDuration,
   type ResourceClaim,
   ResourcePool,
+  type StepArgs,
   type StepConfig,
-  type StepOptions,
+  type StepResult,
+  type StepSettings,
+  type StepWork,
 } from '@flow/eventor';
 import { SequentError } from './errors.js';
 import { normalizeRequirement, type Req, type Requirement } from './requires.js';
 
-/** Options of `addStep`. Leaf steps take eventor's step options; containers take `repeats`. */
-export interface SequentStepOptions
-  extends Pick<StepOptions, 'func' | 'module' | 'export' | 'command' | 'cwd' | 'env' | 'args' | 'recovery'> {
-  /** Container: one iteration per value, one after another (default `[1]`; empty = none). */
-  repeats?: Iterable<unknown>;
-  /** All must hold (in this step's sequence) before the step starts. */
-  requires?: readonly Requirement[];
-  /** Wait this long after `requires` hold before starting, per sequence. */
-  delay?: Duration;
-  /** Taken before the step (or the container's first iteration) starts. */
-  acquires?: readonly ResourceClaim[];
-  /** Given back when the step (or the container) ends; default `acquires`; `[]` keeps them. */
-  releases?: readonly ResourceClaim[];
-  /** A leaf's eventor step config; on a container, defaults for the leaves inside it. */
-  config?: StepConfig;
-}
+/**
+ * Options of `addStep`. Leaf steps take eventor's step work (func with its args checked, module,
+ * command) and settings; containers take `repeats`. The type parameters are inferred by `addStep`.
+ */
+export type SequentStepOptions<
+  // biome-ignore lint/suspicious/noExplicitAny: any[] accepts functions whatever their parameters
+  A extends StepArgs = any[],
+  R = unknown,
+  M extends string | URL = string | URL,
+  C extends string | readonly string[] = string | readonly string[],
+> = StepWork<A, R, M, C> &
+  Pick<StepSettings, 'cwd' | 'env' | 'recovery'> & {
+    /** Container: one iteration per value, one after another (default `[1]`; empty = none). */
+    repeats?: Iterable<unknown>;
+    /** All must hold (in this step's sequence) before the step starts. */
+    requires?: readonly Requirement[];
+    /** Wait this long after `requires` hold before starting, per sequence. */
+    delay?: Duration;
+    /** Taken before the step (or the container's first iteration) starts. */
+    acquires?: readonly ResourceClaim[];
+    /** Given back when the step (or the container) ends; default `acquires`; `[]` keeps them. */
+    releases?: readonly ResourceClaim[];
+    /** A leaf's eventor step config; on a container, defaults for the leaves inside it. */
+    config?: StepConfig;
+  };
+
+/** `addStep` options as the checks take them: unchecked, since callers may not use TypeScript. */
+type RawStepOptions = Omit<SequentStepOptions, keyof StepWork> & { [K in keyof StepWork]?: unknown };
 
 const LEAF_KEYS = ['func', 'module', 'export', 'command', 'cwd', 'env', 'args', 'recovery'] as const;
 const SHARED_KEYS = ['requires', 'delay', 'acquires', 'releases', 'config'] as const;
@@ -47,22 +62,25 @@ export interface StepNode {
 }
 
 const NODE = Symbol('sequent.node');
+/** Type-only: carries a leaf's result type; never set at run time. */
+declare const RESULT: unique symbol;
 
 /**
  * A step of a Sequent flow: a leaf that runs work, or a container (a step with children) whose
- * children run once per value of `repeats`.
+ * children run once per value of `repeats`. `R` is a leaf's result type (what its func resolves to).
  * @example
  * const s1 = flow.addStep('s1', { repeats: [1, 2] });
  * const s11 = s1.addStep('s11', { func: extract });
  * s11.path; // 's1_s11'
  */
-export class SequentStep {
+export class SequentStep<R = unknown> {
   /** The name given to `addStep`. */
   readonly name: string;
   /** The name joined to its parents' with `_`, e.g. `s1_s11_s111`; the eventor step name. */
   readonly path: string;
   /** @internal */
   readonly [NODE]: StepNode;
+  declare readonly [RESULT]: R;
 
   /** @internal Made by `Sequent.addStep` and `SequentStep.addStep`. */
   constructor(node: StepNode) {
@@ -86,7 +104,13 @@ export class SequentStep {
     return isContainer(this[NODE]);
   }
 
-  /** Adds a step inside this one, which makes this step a container. */
+  /** Adds a step inside this one, which makes this step a container; a leaf's `args` are checked. */
+  addStep<
+    A extends StepArgs = [],
+    R = never,
+    M extends string | URL = never,
+    C extends string | readonly string[] = never,
+  >(name: string, options?: SequentStepOptions<A, R, M, C>): SequentStep<StepResult<R, M, C>>;
   addStep(name: string, options: SequentStepOptions = {}): SequentStep {
     return this[NODE].tree.addStep(this[NODE], name, options);
   }
@@ -393,7 +417,7 @@ function checkCanHoldChildren(parent: StepNode): void {
   }
 }
 
-function checkOptions(where: string, options: SequentStepOptions): void {
+function checkOptions(where: string, options: RawStepOptions): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new SequentError('definition', `${where}: options must be an object; got ${formatValue(options)}.`);
   }

@@ -47,7 +47,7 @@ describe('public API (as API.md writes it)', () => {
     expect(s111.parent?.path).toBe('s1_s11');
     expect(s1.isContainer).toBe(true);
     expect(s111.isContainer).toBe(false);
-    expectTypeOf(s111).toEqualTypeOf<SequentStep>();
+    expectTypeOf(s111).toEqualTypeOf<SequentStep<string>>();
 
     const result = await flow.run();
     expectTypeOf(result).toEqualTypeOf<RunResult>();

@@ -144,9 +144,9 @@ describe('SequentError for bad steps', () => {
     expect(sequentError(() => flow.addStep('u', { func: 'nope' as never })).message).toMatch(
       /func must be a function/,
     );
-    expect(sequentError(() => flow.addStep('v', { func: () => 1, command: ['true'] })).message).toMatch(
-      /not func and command/,
-    );
+    expect(
+      sequentError(() => flow.addStep('v', { func: () => 1, command: ['true'] } as never)).message,
+    ).toMatch(/not func and command/);
     const pool = new ResourcePool('small', { limit: 1 });
     expect(sequentError(() => flow.addStep('w', { acquires: [[pool, 2]] })).message).toMatch(
       /could never start/,

@@ -1,6 +1,8 @@
 import type { Expr } from './expression.js';
 
 const OWNER = Symbol('flow.owner');
+/** Type-only: carries a step's result type; never set at run time. */
+declare const RESULT: unique symbol;
 
 /** An event handle returned by `addEvent`. */
 export class EventRef {
@@ -15,10 +17,11 @@ export class EventRef {
   }
 }
 
-/** A step handle returned by `addStep`. */
-export class StepRef {
+/** A step handle returned by `addStep`; `R` is the type of its result (what its func resolves to). */
+export class StepRef<R = unknown> {
   readonly kind = 'step' as const;
   /** @internal */ readonly [OWNER]: object;
+  declare readonly [RESULT]: R;
   constructor(
     readonly name: string,
     owner: object,

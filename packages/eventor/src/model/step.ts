@@ -20,23 +20,88 @@ export interface StepConfig {
 export type ResourceClaim = readonly [ResourcePool, number];
 type EventList = EventRef | readonly EventRef[];
 
-export interface StepOptions {
-  /** The work: (...args) => value | Promise<value>; throw or reject = failure. None = a no-op step. */
-  // biome-ignore lint/suspicious/noExplicitAny: any[] lets users pass functions with typed parameters
-  func?: (...args: any[]) => unknown;
-  /** Worker/process steps: the module (path or URL) and its export to call. */
-  module?: string | URL;
-  export?: string;
-  /** Command steps: an executable with its args, or one string run by the shell. */
-  command?: string | readonly string[];
+// biome-ignore lint/suspicious/noExplicitAny: any[] accepts functions whatever their parameters
+type AnyArgs = any[];
+/** A func step's argument list as `addStep` infers it (`| []` makes array literals infer as tuples). */
+export type StepArgs = readonly unknown[] | [];
+type StepModule = string | URL;
+type StepCommand = string | readonly string[];
+
+/** `args` of a func step: the func's parameters; optional when it can be called without any. */
+type FuncArgs<A extends StepArgs> = [] extends A ? { args?: Readonly<A> } : { args: Readonly<A> };
+
+/**
+ * What a step runs: a func with args checked against its parameters, a module export, a command,
+ * or nothing (a no-op step). `addStep` infers the type parameters: the func's args `A` and result
+ * `R`, the module `M`, the command `C`.
+ */
+export type StepWork<
+  A extends StepArgs = AnyArgs,
+  R = unknown,
+  M extends StepModule = StepModule,
+  C extends StepCommand = StepCommand,
+> =
+  | ({
+      /** The work: (...args) => value | Promise<value>; throw or reject = failure. */
+      func: (...args: A) => R;
+      module?: undefined;
+      export?: undefined;
+      command?: undefined;
+    } & FuncArgs<A>)
+  | {
+      /** Worker/process steps: the module (path or URL) and its export to call. */
+      module: M;
+      export?: string;
+      args?: readonly unknown[];
+      func?: undefined;
+      command?: undefined;
+    }
+  | {
+      /** Command steps: an executable with its args, or one string run by the shell. */
+      command: C;
+      func?: undefined;
+      module?: undefined;
+      export?: undefined;
+      args?: undefined;
+    }
+  | { func?: undefined; module?: undefined; export?: undefined; command?: undefined; args?: undefined };
+
+/**
+ * A step's result type from its `StepWork` parameters: what its func resolves to; unknown for a
+ * module or command step, undefined for a no-op step (no func: `R` stays `never`).
+ */
+export type StepResult<R, M, C> = [R] extends [never]
+  ? [M | C] extends [never]
+    ? undefined
+    : unknown
+  : Awaited<R>;
+
+/** How a step runs, whatever it runs. */
+export interface StepSettings {
   cwd?: string;
   env?: Record<string, string>;
-  args?: readonly unknown[];
   triggers?: Partial<Record<StepStatus, EventList>>;
   acquires?: readonly ResourceClaim[];
   releases?: readonly ResourceClaim[];
   recovery?: Partial<Record<StepStatus, StepReplay>>;
   config?: StepConfig;
+}
+
+/** Options of `addStep`: what the step runs (`StepWork`) and how. */
+export type StepOptions<
+  A extends StepArgs = AnyArgs,
+  R = unknown,
+  M extends StepModule = StepModule,
+  C extends StepCommand = StepCommand,
+> = StepWork<A, R, M, C> & StepSettings;
+
+/** Step options as `buildStepDef` takes them: unchecked, since callers may not use TypeScript. */
+export interface RawStepOptions extends StepSettings {
+  func?: (...args: AnyArgs) => unknown;
+  module?: StepModule;
+  export?: string;
+  command?: StepCommand;
+  args?: readonly unknown[];
 }
 
 export type StepKind = 'noop' | 'function' | 'module' | 'command';
@@ -98,7 +163,7 @@ const CONFIG_KEYS = new Set([
 
 export function buildStepDef(
   name: string,
-  options: StepOptions,
+  options: RawStepOptions,
   resolveEvent: (value: unknown, where: string) => string,
 ): StepDef {
   const where = `Step "${name}"`;
@@ -150,9 +215,9 @@ export function buildStepDef(
   };
 }
 
-function stepKind(where: string, options: StepOptions): StepKind {
+function stepKind(where: string, options: RawStepOptions): StepKind {
   const given = ['func', 'module', 'command'].filter(
-    (key) => options[key as keyof StepOptions] !== undefined,
+    (key) => options[key as keyof RawStepOptions] !== undefined,
   );
   if (given.length > 1) {
     throw new FlowDefinitionError(
