@@ -425,7 +425,7 @@ export class Eventor {
 
   private claimRun(): { id: string; recovery: number } {
     if (this.run_) {
-      if (!this.leaseHeld) this.takeLease(this.run_.id);
+      if (!this.leaseHeld) this.retakeLease(this.run_);
       return this.run_;
     }
     if (this.runMode === 'restart') {
@@ -458,6 +458,21 @@ export class Eventor {
 
   private takeLease(runId: string): void {
     this.store.acquireLease(runId, this.leaseToken);
+    this.leaseHeld = true;
+  }
+
+  /** Takes the lease again, unless another holder recovered or continued the run meanwhile. */
+  private retakeLease(run: { id: string; recovery: number }): void {
+    this.store.acquireLease(run.id, this.leaseToken, (row) => {
+      const recovered = row.recovery !== run.recovery;
+      if (!recovered && (row.leaseToken === null || row.leaseToken === this.leaseToken)) return;
+      throw new StoreError(
+        `Run "${run.id}" was ${recovered ? `recovered (it is at recovery ${row.recovery}, this Eventor at ${run.recovery})` : 'continued'} ` +
+          `by another Eventor since this one last drove it, so this one would write over its outcome. ` +
+          `Open a new Eventor with runMode 'continue' or 'recover' (and runId "${run.id}") to go on with it.`,
+        { code: 'FLOW_RUN_MOVED_ON' },
+      );
+    });
     this.leaseHeld = true;
   }
 
