@@ -109,6 +109,8 @@ export class RunLoop {
   private readonly runners = new Map<string, StepRunner | undefined>();
   /** The lowest `ord` of an unfinished task this loop does not hold (its step is no longer defined). */
   private untrackedOpenOrd = Number.POSITIVE_INFINITY;
+  /** How many such tasks there are: they keep the run from ending success. */
+  private untrackedOpen = 0;
   private active = false;
 
   constructor(env: LoopEnvironment) {
@@ -229,9 +231,11 @@ export class RunLoop {
       const step = this.flow.steps.get(row.step);
       if (!step) {
         this.untrackedOpenOrd = Math.min(this.untrackedOpenOrd, row.ord);
+        this.untrackedOpen += 1;
         this.logger.warn(
-          { step: row.step, sequence: row.sequence },
-          'Unfinished task of a step no longer defined; left as is',
+          { step: row.step, sequence: row.sequence, status: row.status },
+          `Task ${row.step}[${row.sequence}] was left ${row.status}, and the flow no longer defines step "${row.step}": ` +
+            'it stays unfinished, so the run ends incomplete. Define the step again and continue, or recover the run.',
         );
         continue;
       }
@@ -813,7 +817,8 @@ export class RunLoop {
       this.running.size > 0 ||
       this.backingOff.size > 0 ||
       this.delays.size > 0 ||
-      this.externalTriggers.length > 0;
+      this.externalTriggers.length > 0 ||
+      this.untrackedOpen > 0;
     return { ok, status: pending ? 'incomplete' : 'success' };
   }
 }
