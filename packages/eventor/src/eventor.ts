@@ -20,7 +20,7 @@ import { combineObservers, createProgressView } from './progress/index.js';
 import { now } from './runtime/clock.js';
 import { activeStepContext } from './runtime/context.js';
 import { RunLoop } from './runtime/loop.js';
-import type { RunObserver } from './runtime/observer.js';
+import { guardObserver, type RunObserver } from './runtime/observer.js';
 import { disposeRunners } from './runtime/runners/index.js';
 import { asStoreError, type RunRow, Store, type TaskRow } from './store/store.js';
 
@@ -289,14 +289,15 @@ export class Eventor {
     );
     this.shapeWritten = shape;
     const view = options.progress ? createProgressView({ logger: this.logger }) : undefined;
+    const logger = this.logger.child({ runId: run.id });
     const loop = new RunLoop({
-      observer: view ? combineObservers(view, options.observer) : options.observer,
+      observer: guardObserver(view ? combineObservers(view, options.observer) : options.observer, logger),
       flow: this.flow,
       store: this.store,
       runId: run.id,
       recovery: run.recovery,
       settings: this.settings,
-      logger: this.logger.child({ runId: run.id }),
+      logger,
     });
     this.loop = loop;
     const removeSignalHandlers = this.handleSignals ? this.installSignalHandlers(loop) : () => {};
