@@ -87,7 +87,8 @@ export class ScopedLogger implements Logger {
     const text = typeof obj === 'string' ? obj : msg;
     try {
       const out: unknown = this.sink[level](fields, text);
-      if (isThenable(out)) out.then(undefined, (error: unknown) => sinkFailed(this.sink, level, fields, text, error));
+      if (isThenable(out))
+        out.then(undefined, (error: unknown) => sinkFailed(this.sink, level, fields, text, error));
     } catch (error) {
       sinkFailed(this.sink, level, fields, text, error);
     }
@@ -101,7 +102,13 @@ const failedSinks = new WeakSet<object>();
  * A logger's failure never reaches the run: the record goes to the default logger on stderr instead
  * (and the first failure of that logger is reported there); if even that fails, it is dropped.
  */
-function sinkFailed(sink: Logger, level: Method, fields: LogFields, msg: string | undefined, error: unknown): void {
+function sinkFailed(
+  sink: Logger,
+  level: Method,
+  fields: LogFields,
+  msg: string | undefined,
+  error: unknown,
+): void {
   if (sink === consoleLogger) return;
   try {
     if (typeof sink === 'object' && sink !== null && !failedSinks.has(sink)) {

@@ -93,6 +93,13 @@ export class RunLoop {
   private readonly backingOff = new Set<TaskState>();
   private retryDue: TaskState[] = [];
   private readonly runningPerStep = new Map<string, number>();
+  /**
+   * Bodies of attempts with a timeout that have not settled, true once the attempt timed out: an
+   * inline step cannot be killed, so a timed-out body still running holds its place under the caps.
+   */
+  private readonly openBodies = new Map<TaskContext, boolean>();
+  private overdueCount = 0;
+  private readonly overduePerStep = new Map<string, number>();
   private completions: Completion[] = [];
   private externalTriggers: FiredTrigger[] = [];
   private stagedTriggers = new Map<string, FiredTrigger>();
@@ -186,7 +193,7 @@ export class RunLoop {
           }
           continue;
         }
-        if (this.running.size > 0 || this.backingOff.size > 0 || this.waitsOnBusyPool()) {
+        if (this.running.size > 0 || this.backingOff.size > 0 || this.waitsForRoom()) {
           await this.waitForWake();
           lastYield = now();
           continue;
@@ -457,13 +464,14 @@ export class RunLoop {
     let blockedPools: Set<ResourcePool> | undefined;
     const queue = this.readyQueue;
     for (let i = this.readyHead; i < queue.length; i++) {
-      if (this.running.size >= this.globalCap) break;
+      if (this.running.size + this.overdueCount >= this.globalCap) break;
       const task = queue[i];
       if (task === undefined) continue;
       const step = task.step;
       if (
         step.config.maxConcurrent > 0 &&
-        (this.runningPerStep.get(step.name) ?? 0) >= step.config.maxConcurrent
+        (this.runningPerStep.get(step.name) ?? 0) + (this.overduePerStep.get(step.name) ?? 0) >=
+          step.config.maxConcurrent
       ) {
         continue;
       }
@@ -572,13 +580,15 @@ export class RunLoop {
     // a hostile thenable (a throwing `then` getter or method) fails the step, never the engine
     try {
       if (isPromiseLike(out)) {
+        if (timeoutMs !== undefined) this.openBodies.set(context, false);
         out.then(
-          (value) => this.settled({ task, attempt, ok: true, value }),
-          (error) => this.settled({ task, attempt, ok: false, error }),
+          (value) => this.bodyEnded(context, { task, attempt, ok: true, value }),
+          (error) => this.bodyEnded(context, { task, attempt, ok: false, error }),
         );
         return;
       }
     } catch (error) {
+      this.openBodies.delete(context);
       this.completions.push({ task, attempt, ok: false, error });
       return;
     }
@@ -587,6 +597,12 @@ export class RunLoop {
 
   /** Aborts the attempt's signal and fails it now; whatever the step does later is ignored. */
   private timedOut(task: TaskState, attempt: number, timeoutMs: number): void {
+    const context = task.context;
+    if (attempt === task.attempts && context !== undefined && this.openBodies.get(context) === false) {
+      this.openBodies.set(context, true);
+      this.overdueCount += 1;
+      this.overduePerStep.set(task.step.name, (this.overduePerStep.get(task.step.name) ?? 0) + 1);
+    }
     const error = new StepFailedError(
       task.step.name,
       task.sequence,
@@ -608,6 +624,17 @@ export class RunLoop {
       [`${prefix}STEP_RECOVERY`]: String(this.recovery),
       [`${prefix}RUN_ID`]: this.runId,
     };
+  }
+
+  /** An attempt's body settled: one that had timed out gives its place under the caps back now. */
+  private bodyEnded(context: TaskContext, completion: Completion): void {
+    if (this.openBodies.get(context) === true) {
+      const step = completion.task.step.name;
+      this.overdueCount -= 1;
+      this.overduePerStep.set(step, (this.overduePerStep.get(step) ?? 1) - 1);
+    }
+    this.openBodies.delete(context);
+    this.settled(completion);
   }
 
   private settled(completion: Completion): void {
@@ -778,6 +805,12 @@ export class RunLoop {
     return this.readyTasks().some((task) =>
       task.step.acquires.some(([pool]) => this.resources.heldElsewhere(pool)),
     );
+  }
+
+  /** Tasks wait for a pool held elsewhere, or for a cap that a timed-out body still running holds. */
+  private waitsForRoom(): boolean {
+    if (this.overdueCount > 0 && this.readyCount > 0 && !this.stoppedByException) return true;
+    return this.waitsOnBusyPool();
   }
 
   private waitForWake(): Promise<void> {
