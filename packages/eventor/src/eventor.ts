@@ -279,6 +279,14 @@ export class Eventor {
     if (!Number.isInteger(maxLoops))
       throw new FlowConfigError(`Option "maxLoops" must be an integer; got ${formatValue(maxLoops)}.`);
     const run = this.ensureRun();
+    if (!this.guard(() => this.store.hasTriggers(run.id, run.recovery))) {
+      // tasks and delays come from triggers only, so nothing is pending either
+      this.logger.warn(
+        { runId: run.id, recovery: run.recovery },
+        `Flow "${this.name}" has nothing to do: no event was triggered in run ${run.id} and nothing is pending. ` +
+          'Call triggerEvent(event) before run() to start it.',
+      );
+    }
     const shape = this.flow.shapeAsJson();
     this.guard(() =>
       this.store.updateRun(

@@ -176,6 +176,7 @@ export class RunLoop {
       let loops = 0;
       let lastYield = now();
       for (;;) {
+        if (maxLoops === 0) break;
         if (this.stopReason !== undefined) {
           // steps that ended before the stop keep their outcome; a pass starts nothing once stopping
           this.store.transaction(() => {
@@ -209,7 +210,7 @@ export class RunLoop {
         this.wakeup = undefined;
         lastYield = now();
       }
-      if (this.readyCount > 0 && !this.stoppedByException && this.stopReason === undefined && maxLoops <= 0) {
+      if (this.readyCount > 0 && !this.stoppedByException && this.stopReason === undefined && maxLoops < 0) {
         const waiting = this.readyTasks()
           .slice(0, 5)
           .map((t) => `${t.step.name}[${t.sequence}]`);

@@ -266,6 +266,11 @@ export class Store {
     return this.stmt.hasFired.get(runId, recovery, sequence, event) !== undefined;
   }
 
+  /** True when any event fired in this recovery of the run. */
+  hasTriggers(runId: string, recovery: number): boolean {
+    return this.stmt.anyTrigger.get(runId, recovery) !== undefined;
+  }
+
   unactedTriggers(runId: string, recovery: number): Array<{ event: string; sequence: string }> {
     return this.stmt.unactedTriggers.all(runId, recovery) as Array<{ event: string; sequence: string }>;
   }
@@ -435,6 +440,7 @@ function prepareStatements(db: Database.Database) {
     hasFired: db
       .prepare('SELECT 1 FROM triggers WHERE run_id = ? AND recovery = ? AND sequence = ? AND event = ?')
       .pluck(),
+    anyTrigger: db.prepare('SELECT 1 FROM triggers WHERE run_id = ? AND recovery = ? LIMIT 1').pluck(),
     unactedTriggers: db.prepare(
       'SELECT event, sequence FROM triggers WHERE run_id = ? AND recovery = ? AND acted = 0 ORDER BY ord',
     ),
