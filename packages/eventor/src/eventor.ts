@@ -3,9 +3,10 @@ import { basename, extname, resolve } from 'node:path';
 import { type Duration, formatValue, parseDuration } from './duration.js';
 import { FlowConfigError, FlowDefinitionError, type SerializedError, StoreError } from './errors.js';
 import { LOG_LEVELS, type Logger, type LogLevel, ScopedLogger } from './logger.js';
+import { describeChange, diffShapes, readStoredShape } from './model/definition-changes.js';
 import { EventRef, ownerOf, StepRef } from './model/event.js';
 import { type ExprItem, normalizeExpr } from './model/expression.js';
-import { type AssocTarget, FlowDefinition } from './model/flow.js';
+import { type AssocTarget, FlowDefinition, type FlowShape } from './model/flow.js';
 import { RUN_MODES, type RunMode, type TaskStatus } from './model/status.js';
 import {
   booleanOption,
@@ -287,15 +288,15 @@ export class Eventor {
           'Call triggerEvent(event) before run() to start it.',
       );
     }
-    const shape = this.flow.shapeAsJson();
+    const shape = this.shapeToStore(run);
     this.guard(() =>
       this.store.updateRun(
         run.id,
-        shape === this.shapeWritten ? { status: 'running' } : { status: 'running', shape },
+        shape === undefined ? { status: 'running' } : { status: 'running', shape },
         now(),
       ),
     );
-    this.shapeWritten = shape;
+    this.shapeWritten = this.flow.shapeAsJson();
     const view = options.progress ? createProgressView({ logger: this.logger }) : undefined;
     const logger = this.logger.child({ runId: run.id });
     const loop = new RunLoop({
@@ -498,6 +499,34 @@ export class Eventor {
     if (!this.leaseHeld || !this.run_) return;
     this.leaseHeld = false;
     this.store.releaseLease(this.run_.id, this.leaseToken);
+  }
+
+  /**
+   * The shape JSON to write for this run() (undefined: the stored one stands). A definition changed
+   * since the stored shape logs one warning listing every change, and the list is kept with the
+   * shape for `eventor show`.
+   */
+  private shapeToStore(run: { id: string; recovery: number }): string | undefined {
+    const shape = this.flow.shapeAsJson();
+    if (shape === this.shapeWritten) return undefined;
+    const storedJson = this.guard(() => this.store.getRun(run.id))?.shape ?? null;
+    if (storedJson === shape) return undefined;
+    const stored = readStoredShape(storedJson);
+    if (stored === undefined) return shape;
+    const current = JSON.parse(shape) as FlowShape;
+    const changes = diffShapes(stored, current);
+    const history = stored.changes ?? [];
+    if (changes.length > 0) {
+      history.push({ recovery: run.recovery, at: now(), changes });
+      this.logger.warn(
+        { runId: run.id, recovery: run.recovery, changes },
+        `The flow's definition changed since run ${run.id} was stored: ${changes.map(describeChange).join('; ')}. ` +
+          'Steps are matched by name and keep their recovery policy; an unfinished task of a removed step keeps the run incomplete.',
+      );
+    } else if (stored.version === current.version) {
+      return undefined; // the same definition: the stored JSON differs by its history only
+    }
+    return history.length === 0 ? shape : JSON.stringify({ ...current, changes: history });
   }
 
   private installSignalHandlers(loop: RunLoop): () => void {
