@@ -144,6 +144,39 @@ describe('recover or continue with a changed definition', () => {
     expect(changeWarnings(box)).toEqual([expect.stringContaining('changed step "s" (args)')]);
   });
 
+  it('runs steps whose args or func fight back: throwing getters, a throwing name, deep nesting', async () => {
+    const box = sandbox('changes');
+    const hostile = Object.defineProperty({}, 'boom', {
+      enumerable: true,
+      get() {
+        throw new Error('getter fights back');
+      },
+    });
+    let deep: unknown[] = [];
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const func = Object.defineProperty(() => 1, 'name', {
+      get() {
+        throw new Error('name fights back');
+      },
+    });
+    const make = (runMode: EventorOptions['runMode']) => {
+      const ev = box.eventor({ name: 'hostile', runMode });
+      const go = ev.addEvent('go');
+      ev.addAssoc(go, [
+        ev.addStep('getter', { func: () => 1, args: [hostile] }),
+        ev.addStep('deep', { func: () => 1, args: [deep] }),
+        ev.addStep('named', { func }),
+      ]);
+      ev.triggerEvent(go, 1);
+      return ev;
+    };
+    const first = make('restart');
+    expect((await first.run()).status).toBe('success');
+    first.close();
+    expect((await make('recover').run()).status).toBe('success');
+    expect(changeWarnings(box)).toEqual([]);
+  });
+
   it('compares only what a shape stored by an older version holds', async () => {
     const box = sandbox('changes');
     const first = build(box, {}, { param: 4 });

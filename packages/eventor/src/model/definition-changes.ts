@@ -31,7 +31,8 @@ type ShapeStep = FlowShape['steps'][number];
 /** The parts of a step's definition the shape keeps besides kind, triggers, acquires and cap (version 2). */
 export function stepDefinition(s: StepDef): Partial<ShapeStep> {
   const def: Partial<ShapeStep> = {};
-  if (s.kind === 'function' && typeof s.func?.name === 'string' && s.func.name !== '') def.func = s.func.name;
+  const func = s.kind === 'function' ? functionName(s.func) : '';
+  if (func !== '') def.func = func;
   if (s.module !== undefined) def.module = s.module;
   if (s.kind === 'module' && s.exportName !== 'default') def.export = s.exportName;
   if (s.command !== undefined) def.command = typeof s.command === 'string' ? s.command : [...s.command];
@@ -52,6 +53,16 @@ export function stepDefinition(s: StepDef): Partial<ShapeStep> {
   if (backoffMs > 0) config.backoffMs = backoffMs;
   if (Object.keys(config).length > 0) def.config = config;
   return def;
+}
+
+/** A function's name; '' when it has none (or a hostile `name` getter throws). */
+function functionName(fn: unknown): string {
+  try {
+    const name = (fn as { name?: unknown } | undefined)?.name;
+    return typeof name === 'string' ? name : '';
+  } catch {
+    return '';
+  }
 }
 
 const DEFAULT_RECOVERY: Record<string, string> = {
@@ -230,7 +241,7 @@ function encode(value: unknown, out: string[], seen: Map<object, number>, budget
       out.push(`Symbol(${JSON.stringify(value.description ?? '')})`);
       return;
     case 'function':
-      out.push(`function ${JSON.stringify(value.name)}`);
+      out.push(`function ${JSON.stringify(functionName(value))}`);
       return;
   }
   if (value === null) {
