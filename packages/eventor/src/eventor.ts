@@ -3,9 +3,10 @@ import { basename, extname, resolve } from 'node:path';
 import { type Duration, formatValue, parseDuration } from './duration.js';
 import { FlowConfigError, FlowDefinitionError, type SerializedError, StoreError } from './errors.js';
 import { LOG_LEVELS, type Logger, type LogLevel, ScopedLogger } from './logger.js';
+import { describeChange, diffShapes, readStoredShape } from './model/definition-changes.js';
 import { EventRef, ownerOf, StepRef } from './model/event.js';
 import { type ExprItem, normalizeExpr } from './model/expression.js';
-import { type AssocTarget, FlowDefinition } from './model/flow.js';
+import { type AssocTarget, FlowDefinition, type FlowShape } from './model/flow.js';
 import { RUN_MODES, type RunMode, type TaskStatus } from './model/status.js';
 import {
   booleanOption,
@@ -22,7 +23,7 @@ import { combineObservers, createProgressView } from './progress/index.js';
 import { type Clock, systemClock, TestClock } from './runtime/clock.js';
 import { activeStepContext } from './runtime/context.js';
 import { RunLoop } from './runtime/loop.js';
-import type { RunObserver } from './runtime/observer.js';
+import { guardObserver, type RunObserver } from './runtime/observer.js';
 import { disposeRunners } from './runtime/runners/index.js';
 import { asStoreError, type RunRow, Store, type TaskRow } from './store/store.js';
 
@@ -304,24 +305,33 @@ export class Eventor {
     if (!Number.isInteger(maxLoops))
       throw new FlowConfigError(`Option "maxLoops" must be an integer; got ${formatValue(maxLoops)}.`);
     const run = this.ensureRun();
-    const shape = this.flow.shapeAsJson();
+    if (!this.guard(() => this.store.hasTriggers(run.id, run.recovery))) {
+      // tasks and delays come from triggers only, so nothing is pending either
+      this.logger.warn(
+        { runId: run.id, recovery: run.recovery },
+        `Flow "${this.name}" has nothing to do: no event was triggered in run ${run.id} and nothing is pending. ` +
+          'Call triggerEvent(event) before run() to start it.',
+      );
+    }
+    const shape = this.shapeToStore(run);
     this.guard(() =>
       this.store.updateRun(
         run.id,
-        shape === this.shapeWritten ? { status: 'running' } : { status: 'running', shape },
+        shape === undefined ? { status: 'running' } : { status: 'running', shape },
         this.clock.now(),
       ),
     );
-    this.shapeWritten = shape;
+    this.shapeWritten = this.flow.shapeAsJson();
     const view = options.progress ? createProgressView({ logger: this.logger }) : undefined;
+    const logger = this.logger.child({ runId: run.id });
     const loop = new RunLoop({
-      observer: view ? combineObservers(view, options.observer) : options.observer,
+      observer: guardObserver(view ? combineObservers(view, options.observer) : options.observer, logger),
       flow: this.flow,
       store: this.store,
       runId: run.id,
       recovery: run.recovery,
       settings: this.settings,
-      logger: this.logger.child({ runId: run.id }),
+      logger,
       clock: this.clock,
     });
     this.loop = loop;
@@ -460,7 +470,7 @@ export class Eventor {
 
   private claimRun(): { id: string; recovery: number } {
     if (this.run_) {
-      if (!this.leaseHeld) this.takeLease(this.run_.id);
+      if (!this.leaseHeld) this.retakeLease(this.run_);
       return this.run_;
     }
     if (this.runMode === 'restart') {
@@ -496,6 +506,21 @@ export class Eventor {
     this.leaseHeld = true;
   }
 
+  /** Takes the lease again, unless another holder recovered or continued the run meanwhile. */
+  private retakeLease(run: { id: string; recovery: number }): void {
+    this.store.acquireLease(run.id, this.leaseToken, (row) => {
+      const recovered = row.recovery !== run.recovery;
+      if (!recovered && (row.leaseToken === null || row.leaseToken === this.leaseToken)) return;
+      throw new StoreError(
+        `Run "${run.id}" was ${recovered ? `recovered (it is at recovery ${row.recovery}, this Eventor at ${run.recovery})` : 'continued'} ` +
+          `by another Eventor since this one last drove it, so this one would write over its outcome. ` +
+          `Open a new Eventor with runMode 'continue' or 'recover' (and runId "${run.id}") to go on with it.`,
+        { code: 'FLOW_RUN_MOVED_ON' },
+      );
+    });
+    this.leaseHeld = true;
+  }
+
   /** At the end of a run and on close: a lease left behind lapses with this process, so a store failure here is only logged. */
   private releaseLeaseQuietly(): void {
     try {
@@ -509,6 +534,34 @@ export class Eventor {
     if (!this.leaseHeld || !this.run_) return;
     this.leaseHeld = false;
     this.store.releaseLease(this.run_.id, this.leaseToken);
+  }
+
+  /**
+   * The shape JSON to write for this run() (undefined: the stored one stands). A definition changed
+   * since the stored shape logs one warning listing every change, and the list is kept with the
+   * shape for `eventor show`.
+   */
+  private shapeToStore(run: { id: string; recovery: number }): string | undefined {
+    const shape = this.flow.shapeAsJson();
+    if (shape === this.shapeWritten) return undefined;
+    const storedJson = this.guard(() => this.store.getRun(run.id))?.shape ?? null;
+    if (storedJson === shape) return undefined;
+    const stored = readStoredShape(storedJson);
+    if (stored === undefined) return shape;
+    const current = JSON.parse(shape) as FlowShape;
+    const changes = diffShapes(stored, current);
+    const history = stored.changes ?? [];
+    if (changes.length > 0) {
+      history.push({ recovery: run.recovery, at: this.clock.now(), changes });
+      this.logger.warn(
+        { runId: run.id, recovery: run.recovery, changes },
+        `The flow's definition changed since run ${run.id} was stored: ${changes.map(describeChange).join('; ')}. ` +
+          'Steps are matched by name and keep their recovery policy; an unfinished task of a removed step keeps the run incomplete.',
+      );
+    } else if (stored.version === current.version) {
+      return undefined; // the same definition: the stored JSON differs by its history only
+    }
+    return history.length === 0 ? shape : JSON.stringify({ ...current, changes: history });
   }
 
   private installSignalHandlers(loop: RunLoop): () => void {

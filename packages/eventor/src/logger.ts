@@ -1,3 +1,5 @@
+import { describeThrown } from './errors.js';
+
 /** Any pino-like logger: each method takes (fields, message) or (message). */
 export interface Logger {
   debug(obj: unknown, msg?: string): void;
@@ -81,7 +83,56 @@ export class ScopedLogger implements Logger {
 
   private write(level: Method, obj: unknown, msg?: string): void {
     if (LEVEL_RANK[level] < this.minRank) return;
-    if (typeof obj === 'string') this.sink[level]({ ...this.fields }, obj);
-    else this.sink[level]({ ...this.fields, ...(obj as LogFields) }, msg);
+    const fields = typeof obj === 'string' ? { ...this.fields } : { ...this.fields, ...(obj as LogFields) };
+    const text = typeof obj === 'string' ? obj : msg;
+    try {
+      const out: unknown = this.sink[level](fields, text);
+      if (isThenable(out))
+        out.then(undefined, (error: unknown) => sinkFailed(this.sink, level, fields, text, error));
+    } catch (error) {
+      sinkFailed(this.sink, level, fields, text, error);
+    }
+  }
+}
+
+/** Loggers that threw once: told about on stderr a single time. */
+const failedSinks = new WeakSet<object>();
+
+/**
+ * A logger's failure never reaches the run: the record goes to the default logger on stderr instead
+ * (and the first failure of that logger is reported there); if even that fails, it is dropped.
+ */
+function sinkFailed(
+  sink: Logger,
+  level: Method,
+  fields: LogFields,
+  msg: string | undefined,
+  error: unknown,
+): void {
+  if (sink === consoleLogger) return;
+  try {
+    if (typeof sink === 'object' && sink !== null && !failedSinks.has(sink)) {
+      failedSinks.add(sink);
+      consoleLogger.warn(
+        {},
+        `The logger given to eventor threw in ${level}(): ${describeThrown(error)}. ` +
+          'Records it fails to take are written to stderr instead; fix the logger to get them back.',
+      );
+    }
+    consoleLogger[level](fields, msg);
+  } catch {
+    // stderr itself failed: there is nowhere left to write the record
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  try {
+    return (
+      value !== null &&
+      (typeof value === 'object' || typeof value === 'function') &&
+      typeof (value as PromiseLike<unknown>).then === 'function'
+    );
+  } catch {
+    return false;
   }
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { SerializedError } from '../errors.js';
-import { runState, StoreReader } from '../store/inspect.js';
+import { describeChange } from '../model/definition-changes.js';
+import { runDefinitionChanges, runState, StoreReader } from '../store/inspect.js';
 import type { TaskRow } from '../store/store.js';
 import {
   type Command,
@@ -19,7 +20,9 @@ const HELP = `Usage: eventor show <store> [runId] [--status S]... [--step NAME].
 
 Prints the tasks of a run (default: the latest run), every recovery, oldest first: step, sequence,
 recovery, status, attempts, duration (from the task's creation to its last change, waiting for
-resources included), whether recovery skipped it, and the first line of its error.
+resources included), whether recovery skipped it, and the first line of its error. Without filters,
+before them, each time the run was taken up with a changed definition: the steps, events and assocs
+added, removed or changed.
 
 Options:
   --status S     only tasks with this status: ${STATUSES.join(', ')}
@@ -91,11 +94,16 @@ export const showCommand: Command = {
         return 0;
       }
       const state = runState(run);
+      const filtered = values.status !== undefined || values.step !== undefined || recovery !== undefined;
       io.out(
         `Run ${run.id} (${run.name}) · ${paint(state, state, io.color)} · recovery ${run.recovery} · ` +
           `started ${formatTime(run.startedAt)} · ${rows.length} task${rows.length === 1 ? '' : 's'}` +
-          (values.status || values.step || recovery !== undefined ? ' matching' : ''),
+          (filtered ? ' matching' : ''),
       );
+      for (const record of filtered ? [] : runDefinitionChanges(run)) {
+        io.out(`Definition changed in recovery ${record.recovery} (${formatTime(record.at)}):`);
+        for (const change of record.changes) io.out(`  ${describeChange(change)}`);
+      }
       if (rows.length === 0) return 0;
       io.out(
         table(

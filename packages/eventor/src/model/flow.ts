@@ -1,5 +1,6 @@
 import { formatValue } from '../duration.js';
 import { FlowDefinitionError } from '../errors.js';
+import { stepDefinition } from './definition-changes.js';
 import { type Expr, exprEquals, exprEvents } from './expression.js';
 import type { StepDef } from './step.js';
 
@@ -21,16 +22,42 @@ export interface EventDef {
   expr: Expr | undefined;
 }
 
-/** The flow's shape as kept in the store, for tools that inspect and draw runs. */
+/** 2: steps keep their whole definition (func, module, command, args, recovery, releases, config). */
+export const SHAPE_VERSION = 2;
+
+/**
+ * The flow's shape as kept in the store, for tools that inspect and draw runs, and to tell what
+ * changed when a run is taken up again.
+ */
 export interface FlowShape {
+  /** Absent in shapes stored before version 2. */
+  version?: number;
   events: Array<{ name: string; expr?: Expr }>;
-  /** Empty triggers/acquires and the default cap are left out: flows can have many thousand steps. */
+  /** Empty and default parts are left out: flows can have many thousand steps. */
   steps: Array<{
     name: string;
     kind: string;
     triggers?: Record<string, string[]>;
     acquires?: Array<{ pool: string; amount: number }>;
     maxConcurrent?: number;
+    /** The function's name. */
+    func?: string;
+    module?: string;
+    export?: string;
+    command?: string | string[];
+    cwd?: string;
+    /** Fingerprints of env and args, not the values: they may be large, secret or not JSON. */
+    env?: string;
+    args?: string;
+    recovery?: Record<string, string>;
+    releases?: Array<{ pool: string; amount: number }>;
+    config?: {
+      stopOnException?: boolean;
+      taskConstruct?: string;
+      timeoutMs?: number;
+      retries?: number;
+      backoffMs?: number;
+    };
   }>;
   assocs: Array<{ event: string; targets: AssocTarget[]; delayMs?: number }>;
 }
@@ -133,6 +160,7 @@ export class FlowDefinition {
 
   shape(): FlowShape {
     return {
+      version: SHAPE_VERSION,
       events: [...this.events.values()].map((e) =>
         e.expr ? { name: e.name, expr: e.expr } : { name: e.name },
       ),
@@ -143,7 +171,7 @@ export class FlowDefinition {
         if (s.acquires.length > 0)
           step.acquires = s.acquires.map(([pool, amount]) => ({ pool: pool.name, amount }));
         if (s.config.maxConcurrent > 0) step.maxConcurrent = s.config.maxConcurrent;
-        return step;
+        return Object.assign(step, stepDefinition(s));
       }),
       assocs: this.assocs.map((a) =>
         a.delayMs > 0

@@ -103,6 +103,13 @@ export class RunLoop {
   private readonly backingOff = new Set<TaskState>();
   private retryDue: TaskState[] = [];
   private readonly runningPerStep = new Map<string, number>();
+  /**
+   * Bodies of attempts with a timeout that have not settled, true once the attempt timed out: an
+   * inline step cannot be killed, so a timed-out body still running holds its place under the caps.
+   */
+  private readonly openBodies = new Map<TaskContext, boolean>();
+  private overdueCount = 0;
+  private readonly overduePerStep = new Map<string, number>();
   private completions: Completion[] = [];
   private externalTriggers: FiredTrigger[] = [];
   private stagedTriggers = new Map<string, FiredTrigger>();
@@ -119,6 +126,8 @@ export class RunLoop {
   private readonly runners = new Map<string, StepRunner | undefined>();
   /** The lowest `ord` of an unfinished task this loop does not hold (its step is no longer defined). */
   private untrackedOpenOrd = Number.POSITIVE_INFINITY;
+  /** How many such tasks there are: they keep the run from ending success. */
+  private untrackedOpen = 0;
   private active = false;
 
   constructor(env: LoopEnvironment) {
@@ -179,6 +188,7 @@ export class RunLoop {
       let loops = 0;
       let lastYield = now();
       for (;;) {
+        if (maxLoops === 0) break;
         if (this.stopReason !== undefined) {
           // steps that ended before the stop keep their outcome; a pass starts nothing once stopping
           this.store.transaction(() => {
@@ -196,7 +206,7 @@ export class RunLoop {
           }
           continue;
         }
-        if (this.running.size > 0 || this.backingOff.size > 0 || this.waitsOnBusyPool()) {
+        if (this.running.size > 0 || this.backingOff.size > 0 || this.waitsForRoom()) {
           if (this.testClock === undefined || !(await this.skipToNextTimer(this.testClock))) {
             await this.waitForWake();
           }
@@ -222,7 +232,7 @@ export class RunLoop {
         this.wakeup = undefined;
         lastYield = now();
       }
-      if (this.readyCount > 0 && !this.stoppedByException && this.stopReason === undefined && maxLoops <= 0) {
+      if (this.readyCount > 0 && !this.stoppedByException && this.stopReason === undefined && maxLoops < 0) {
         const waiting = this.readyTasks()
           .slice(0, 5)
           .map((t) => `${t.step.name}[${t.sequence}]`);
@@ -251,9 +261,11 @@ export class RunLoop {
       const step = this.flow.steps.get(row.step);
       if (!step) {
         this.untrackedOpenOrd = Math.min(this.untrackedOpenOrd, row.ord);
+        this.untrackedOpen += 1;
         this.logger.warn(
-          { step: row.step, sequence: row.sequence },
-          'Unfinished task of a step no longer defined; left as is',
+          { step: row.step, sequence: row.sequence, status: row.status },
+          `Task ${row.step}[${row.sequence}] was left ${row.status}, and the flow no longer defines step "${row.step}": ` +
+            'it stays unfinished, so the run ends incomplete. Define the step again and continue, or recover the run.',
         );
         continue;
       }
@@ -475,13 +487,14 @@ export class RunLoop {
     let blockedPools: Set<ResourcePool> | undefined;
     const queue = this.readyQueue;
     for (let i = this.readyHead; i < queue.length; i++) {
-      if (this.running.size >= this.globalCap) break;
+      if (this.running.size + this.overdueCount >= this.globalCap) break;
       const task = queue[i];
       if (task === undefined) continue;
       const step = task.step;
       if (
         step.config.maxConcurrent > 0 &&
-        (this.runningPerStep.get(step.name) ?? 0) >= step.config.maxConcurrent
+        (this.runningPerStep.get(step.name) ?? 0) + (this.overduePerStep.get(step.name) ?? 0) >=
+          step.config.maxConcurrent
       ) {
         continue;
       }
@@ -590,13 +603,15 @@ export class RunLoop {
     // a hostile thenable (a throwing `then` getter or method) fails the step, never the engine
     try {
       if (isPromiseLike(out)) {
+        if (timeoutMs !== undefined) this.openBodies.set(context, false);
         out.then(
-          (value) => this.settled({ task, attempt, ok: true, value }),
-          (error) => this.settled({ task, attempt, ok: false, error }),
+          (value) => this.bodyEnded(context, { task, attempt, ok: true, value }),
+          (error) => this.bodyEnded(context, { task, attempt, ok: false, error }),
         );
         return;
       }
     } catch (error) {
+      this.openBodies.delete(context);
       this.completions.push({ task, attempt, ok: false, error });
       return;
     }
@@ -605,6 +620,12 @@ export class RunLoop {
 
   /** Aborts the attempt's signal and fails it now; whatever the step does later is ignored. */
   private timedOut(task: TaskState, attempt: number, timeoutMs: number): void {
+    const context = task.context;
+    if (attempt === task.attempts && context !== undefined && this.openBodies.get(context) === false) {
+      this.openBodies.set(context, true);
+      this.overdueCount += 1;
+      this.overduePerStep.set(task.step.name, (this.overduePerStep.get(task.step.name) ?? 0) + 1);
+    }
     const error = new StepFailedError(
       task.step.name,
       task.sequence,
@@ -627,6 +648,17 @@ export class RunLoop {
       [`${prefix}RUN_ID`]: this.runId,
       [`${prefix}NOW`]: String(this.clock.now()),
     };
+  }
+
+  /** An attempt's body settled: one that had timed out gives its place under the caps back now. */
+  private bodyEnded(context: TaskContext, completion: Completion): void {
+    if (this.openBodies.get(context) === true) {
+      const step = completion.task.step.name;
+      this.overdueCount -= 1;
+      this.overduePerStep.set(step, (this.overduePerStep.get(step) ?? 1) - 1);
+    }
+    this.openBodies.delete(context);
+    this.settled(completion);
   }
 
   private settled(completion: Completion): void {
@@ -830,6 +862,12 @@ export class RunLoop {
     );
   }
 
+  /** Tasks wait for a pool held elsewhere, or for a cap that a timed-out body still running holds. */
+  private waitsForRoom(): boolean {
+    if (this.overdueCount > 0 && this.readyCount > 0 && !this.stoppedByException) return true;
+    return this.waitsOnBusyPool();
+  }
+
   private waitForWake(): Promise<void> {
     return new Promise((resolve) => {
       this.wakeup = resolve;
@@ -881,7 +919,8 @@ export class RunLoop {
       this.running.size > 0 ||
       this.backingOff.size > 0 ||
       this.delays.size > 0 ||
-      this.externalTriggers.length > 0;
+      this.externalTriggers.length > 0 ||
+      this.untrackedOpen > 0;
     return { ok, status: pending ? 'incomplete' : 'success' };
   }
 }

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { StoreError } from '../errors.js';
+import { type DefinitionChangeRecord, readStoredShape } from '../model/definition-changes.js';
 import { assocKeyOf, type FlowShape } from '../model/flow.js';
 import type { TaskStatus } from '../model/status.js';
 import * as schema from './schema.js';
@@ -236,6 +237,11 @@ export function runShape(run: RunRow): FlowShape | undefined {
   if (run.shape === null) return undefined;
   const shape = JSON.parse(run.shape) as Partial<FlowShape>;
   return { events: shape.events ?? [], steps: shape.steps ?? [], assocs: shape.assocs ?? [] };
+}
+
+/** What changed in the flow's definition each time the run was taken up with a changed one, oldest first. */
+export function runDefinitionChanges(run: RunRow): DefinitionChangeRecord[] {
+  return readStoredShape(run.shape)?.changes ?? [];
 }
 
 /** The key the engine stores a delayed assoc under (FlowDefinition.addAssoc builds the same). */

@@ -16,7 +16,10 @@ export const runs = sqliteTable(
     leasePid: integer('lease_pid'),
     leaseHost: text('lease_host'),
     leaseToken: text('lease_token'),
-    /** JSON of the flow's shape (events, steps, assocs), for tools that draw and inspect runs. */
+    /**
+     * JSON of the flow's shape (events, steps, assocs), for tools that draw and inspect runs, with
+     * the definition changes found each time the run was taken up with a changed definition.
+     */
     shape: text('shape'),
     /** Every task of this run with a lower `ord` is finished: where pending() starts reading. */
     openFrom: integer('open_from').notNull().default(0),

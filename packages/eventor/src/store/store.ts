@@ -182,8 +182,9 @@ export class Store {
   /**
    * Takes the run's lease for this process, or throws StoreError naming the live holder. A lease
    * whose holder process is gone lapses at once, so a killed run can be recovered straight away.
+   * `check` sees the run row in the same transaction and may refuse by throwing.
    */
-  acquireLease(runId: string, token: string): void {
+  acquireLease(runId: string, token: string, check?: (run: RunRow) => void): void {
     const host = hostname();
     this.transaction(() => {
       const run = this.getRun(runId);
@@ -195,6 +196,7 @@ export class Store {
           { code: 'FLOW_STORE_IN_USE' },
         );
       }
+      check?.(run);
       this.db
         .update(schema.runs)
         .set({ leasePid: process.pid, leaseHost: host, leaseToken: token })
@@ -204,12 +206,13 @@ export class Store {
     leasesHeldHere.add(token);
   }
 
+  /** The token stays as the last holder's: a holder taking the lease again can tell that another drove the run since. */
   releaseLease(runId: string, token: string): void {
     leasesHeldHere.delete(token);
     if (this.closed) return;
     this.db
       .update(schema.runs)
-      .set({ leasePid: null, leaseHost: null, leaseToken: null })
+      .set({ leasePid: null, leaseHost: null })
       .where(and(eq(schema.runs.id, runId), eq(schema.runs.leaseToken, token)))
       .run();
   }
@@ -261,6 +264,11 @@ export class Store {
 
   hasFired(runId: string, recovery: number, event: string, sequence: string): boolean {
     return this.stmt.hasFired.get(runId, recovery, sequence, event) !== undefined;
+  }
+
+  /** True when any event fired in this recovery of the run. */
+  hasTriggers(runId: string, recovery: number): boolean {
+    return this.stmt.anyTrigger.get(runId, recovery) !== undefined;
   }
 
   unactedTriggers(runId: string, recovery: number): Array<{ event: string; sequence: string }> {
@@ -432,6 +440,7 @@ function prepareStatements(db: Database.Database) {
     hasFired: db
       .prepare('SELECT 1 FROM triggers WHERE run_id = ? AND recovery = ? AND sequence = ? AND event = ?')
       .pluck(),
+    anyTrigger: db.prepare('SELECT 1 FROM triggers WHERE run_id = ? AND recovery = ? LIMIT 1').pluck(),
     unactedTriggers: db.prepare(
       'SELECT event, sequence FROM triggers WHERE run_id = ? AND recovery = ? AND acted = 0 ORDER BY ord',
     ),
