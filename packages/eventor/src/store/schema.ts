@@ -74,6 +74,11 @@ export const tasks = sqliteTable(
     skipped: integer('skipped').notNull().default(0),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
+    /**
+     * JSON identity (pid, host, boot id, start time) of the command or process step's child while it
+     * runs, written as it starts: a recovery after the engine was killed ends that orphan first.
+     */
+    child: text('child'),
   },
   (t) => [
     primaryKey({ columns: [t.runId, t.ord] }),
