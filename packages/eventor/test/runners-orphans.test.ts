@@ -26,8 +26,16 @@ function killQuietly(pid: number): void {
  * engine once the step has started its grandchild. Returns the pids the step wrote to its marker.
  */
 async function killEngineWhileStepRuns(box: Sandbox, kind: 'command' | 'process') {
+  const { engine, exited, marker, leader, grandchild } = await startEngine(box, kind);
+  engine.kill('SIGKILL');
+  await exited;
+  return { marker, leader, grandchild };
+}
+
+/** Starts the orphan flow in a child engine; resolves once its step has started its grandchild. */
+async function startEngine(box: Sandbox, kind: 'command' | 'process', then?: 'exit') {
   const marker = box.path('marker');
-  const engine = fork(ORPHAN_FLOW, [box.store, kind, marker], {
+  const engine = fork(ORPHAN_FLOW, [box.store, kind, marker, ...(then ? [then] : [])], {
     execArgv: [],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
@@ -35,7 +43,9 @@ async function killEngineWhileStepRuns(box: Sandbox, kind: 'command' | 'process'
   engine.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  const exited = new Promise((resolve) => engine.once('exit', resolve));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    engine.once('exit', (_code, signal) => resolve(signal)),
+  );
   onTestFinished(() => killQuietly(engine.pid as number));
   await waitFor(() => existsSync(marker) || engine.exitCode !== null, 20_000, 'the step to start');
   expect(existsSync(marker), `the engine exited first; its stderr:\n${stderr}`).toBe(true);
@@ -48,9 +58,7 @@ async function killEngineWhileStepRuns(box: Sandbox, kind: 'command' | 'process'
     killQuietly(leader);
     killQuietly(grandchild);
   });
-  engine.kill('SIGKILL');
-  await exited;
-  return { marker, leader, grandchild };
+  return { engine, exited, marker, leader, grandchild };
 }
 
 /** Recovers (or continues) the orphan flow in this process; notes which pids still ran when the run started. */
@@ -141,5 +149,30 @@ describe('orphaned children of a killed engine', () => {
     const left = check.prepare('SELECT count(*) FROM tasks WHERE child IS NOT NULL').pluck().get();
     check.close();
     expect(left).toBe(0);
+  });
+});
+
+describe('children of an engine that ends', () => {
+  it('end with their process group when the program exits while a command runs', async () => {
+    const box = sandbox('orphans');
+    const { exited, leader, grandchild } = await startEngine(box, 'command', 'exit');
+    expect(await exited).toBe(null);
+    await waitFor(
+      () => !pidAlive(leader) && !pidAlive(grandchild),
+      2_000,
+      'the command and its child to end',
+    );
+  });
+
+  it('end with their process group when a SIGINT that the program does not handle ends it, which still dies of SIGINT', async () => {
+    const box = sandbox('orphans');
+    const { engine, exited, leader, grandchild } = await startEngine(box, 'process');
+    engine.kill('SIGINT');
+    expect(await exited).toBe('SIGINT');
+    await waitFor(
+      () => !pidAlive(leader) && !pidAlive(grandchild),
+      2_000,
+      'the step child and its child to end',
+    );
   });
 });
