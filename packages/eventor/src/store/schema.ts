@@ -83,6 +83,9 @@ export const tasks = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.runId, t.ord] }),
     uniqueIndex('tasks_key_idx').on(t.runId, t.step, t.sequence, t.recovery),
+    // a recovery looks for recorded children without reading the run's history; only rows with a
+    // child (command and process steps) are in it, so other task writes cost nothing more
+    index('tasks_child_idx').on(t.runId).where(sql`child IS NOT NULL`),
   ],
 );
 

@@ -509,7 +509,7 @@ function prepareStatements(db: Database.Database) {
     ),
     clearAnyTaskChild: db.prepare('UPDATE tasks SET child = NULL WHERE run_id = ? AND ord = ?'),
     tasksWithChild: db.prepare(
-      `SELECT ord, step, sequence, child FROM tasks
+      `SELECT ord, step, sequence, child FROM tasks INDEXED BY tasks_child_idx
        WHERE run_id = ? AND child IS NOT NULL AND status <> 'success' ORDER BY ord`,
     ),
   };
