@@ -97,6 +97,72 @@ describe('command steps', () => {
     );
   });
 
+  it('fails at once, without retries, when the executable is not found, naming it, the cwd and PATH', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const { ev } = flow({
+      missing: {
+        command: ['no-such-tool-anywhere', '--flag'],
+        cwd: dir,
+        env: { PATH: '/nowhere/bin:/usr/bin' },
+        config: { retries: 3, backoff: '10s' },
+      },
+    });
+    const startedAt = Date.now();
+    expect(await ev.run()).toMatchObject({ ok: false, status: 'failure' });
+    expect(Date.now() - startedAt).toBeLessThan(5_000); // no backoff of 10 s was waited
+    const task = ev.tasks()[0];
+    expect(task).toMatchObject({ status: 'failure', attempts: 1 });
+    expect(causeOf(task?.error)).toMatchObject({
+      name: 'CommandNotFoundError',
+      code: 'FLOW_COMMAND_NOT_FOUND',
+    });
+    const message = task?.error?.message ?? '';
+    expect(message).toContain('Step "missing"');
+    expect(message).toContain('"no-such-tool-anywhere" was not found');
+    expect(message).toContain(`cwd "${dir}"`);
+    expect(message).toContain('PATH "/nowhere/bin:/usr/bin"');
+    expect(message).toContain('Check that the executable is installed and on that PATH');
+    expect(message).toContain('Not retried');
+  });
+
+  it('fails at once, without retries, when the cwd does not exist, and says so', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const gone = join(dir, 'not-there');
+    const { ev } = flow({ lost: { command: ['ls'], cwd: gone, config: { retries: 2 } } });
+    expect(await ev.run()).toMatchObject({ ok: false });
+    const task = ev.tasks()[0];
+    expect(task).toMatchObject({ status: 'failure', attempts: 1 });
+    expect(task?.error?.message).toContain(`its cwd "${gone}" does not exist`);
+  });
+
+  it('still retries a command that exits non-zero', async () => {
+    const { ev } = flow({ flaky: { command: 'exit 4', config: { retries: 2, backoff: 1 } } });
+    expect(await ev.run()).toMatchObject({ ok: false });
+    expect(ev.tasks()[0]).toMatchObject({ status: 'failure', attempts: 3 });
+  });
+
+  it("kills a timed-out command with its whole process group: a shell's background child is gone too", async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const marker = join(dir, 'grandchild');
+    const { ev } = flow({
+      shell: {
+        command: ['sh', '-c', 'sleep 30 & echo $! > "$1"; sleep 30; wait', 'sh', marker],
+        config: { timeout: '500ms' },
+      },
+    });
+    const startedAt = Date.now();
+    expect(await ev.run()).toMatchObject({ ok: false, status: 'failure' });
+    expect(ev.tasks()[0]?.error).toMatchObject({ code: 'FLOW_STEP_TIMEOUT' });
+    const grandchild = Number(readFileSync(marker, 'utf8'));
+    expect(grandchild).toBeGreaterThan(0);
+    // run() ends once the group is gone: no waiting here
+    expect(pidAlive(grandchild)).toBe(false);
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+  });
+
   it('passes every line of a large output to the logger, in order, without blocking on full pipes', async () => {
     const { logger, records } = captureLogger();
     const { ev } = flow(

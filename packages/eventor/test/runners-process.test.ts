@@ -209,6 +209,23 @@ describe('process steps', () => {
   });
 });
 
+describe('process steps and their process group', () => {
+  it('kills what a process step started (its process group) on stop', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const marker = join(dir, 'grandchild');
+    const { ev } = flow({ parent: processStep('withGrandchild', { args: [marker] }) });
+    const running = ev.run();
+    await waitFor(() => nonEmpty(marker), 10_000, 'the grandchild to start');
+    const grandchild = Number(readFileSync(marker, 'utf8'));
+    expect(pidAlive(grandchild)).toBe(true);
+    ev.stop('shutting down');
+    expect(await running).toMatchObject({ ok: false, status: 'failure' });
+    // run() ends once the stopped step's group is gone
+    expect(pidAlive(grandchild)).toBe(false);
+  });
+});
+
 function nonEmpty(path: string): boolean {
   try {
     return statSync(path).size > 0;

@@ -11,7 +11,15 @@ import type { StepContext } from './context.js';
 import { DelayQueue } from './delay-queue.js';
 import type { RunObserver } from './observer.js';
 import { ResourceLedger } from './resources.js';
-import { type StepInvocation, type StepRunner, selectRunner } from './runners/index.js';
+import {
+  type ChildIdentity,
+  cannotSucceedLater,
+  encodeChild,
+  endOrphans,
+  type StepInvocation,
+  type StepRunner,
+  selectRunner,
+} from './runners/index.js';
 
 export interface LoopSettings {
   maxConcurrent: number;
@@ -179,6 +187,11 @@ export class RunLoop {
     this.active = true;
     const unsubscribe = this.subscribeToPools();
     try {
+      const orphans = endOrphans(this.store, this.runId, this.logger);
+      if (orphans !== undefined) {
+        await orphans;
+        this.externalTriggers = []; // load() reads them from the store, with any fired meanwhile
+      }
       this.load();
       this.observer?.runStarted?.({
         runId: this.runId,
@@ -595,7 +608,16 @@ export class RunLoop {
     let out: unknown;
     try {
       const runner = this.runnerFor(task.step) as StepRunner;
-      out = runner(new Invocation(task.step, context, this.stepEnv(task), this.testClock?.now()));
+      out = runner(
+        new Invocation(
+          task.step,
+          context,
+          this.stepEnv(task),
+          this.testClock?.now(),
+          this.store,
+          this.keyOf(task),
+        ),
+      );
     } catch (error) {
       this.completions.push({ task, attempt, ok: false, error });
       return;
@@ -701,7 +723,7 @@ export class RunLoop {
   /** A failed attempt: retry after the backoff while attempts remain, else the task fails. */
   private failAttempt(task: TaskState, error: StepFailedError): void {
     const { retries, backoffMs } = task.step.config;
-    if (task.attempts > retries || this.stopReason !== undefined) {
+    if (task.attempts > retries || this.stopReason !== undefined || cannotSucceedLater(error)) {
       this.finish(task, 'failure', null, error);
       return;
     }
@@ -934,9 +956,17 @@ class Invocation implements StepInvocation {
     readonly context: TaskContext,
     readonly env: Record<string, string>,
     readonly virtualNow: number | undefined,
+    private readonly store: Store,
+    private readonly key: TaskKey,
   ) {}
   get logger(): ScopedLogger {
     return this.context.log;
+  }
+  recordChild(child: ChildIdentity): void {
+    this.store.setTaskChild(this.key, encodeChild(child));
+  }
+  forgetChild(pid: number): void {
+    this.store.clearTaskChild(this.key, pid);
   }
 }
 

@@ -77,10 +77,18 @@ export const tasks = sqliteTable(
     skipped: integer('skipped').notNull().default(0),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
+    /**
+     * JSON identity (pid, host, boot id, start time) of the command or process step's child while it
+     * runs, written as it starts: a recovery after the engine was killed ends that orphan first.
+     */
+    child: text('child'),
   },
   (t) => [
     primaryKey({ columns: [t.runId, t.ord] }),
     uniqueIndex('tasks_key_idx').on(t.runId, t.step, t.sequence, t.recovery),
+    // a recovery looks for recorded children without reading the run's history; only rows with a
+    // child (command and process steps) are in it, so other task writes cost nothing more
+    index('tasks_child_idx').on(t.runId).where(sql`child IS NOT NULL`),
   ],
 );
 

@@ -370,6 +370,27 @@ export class Store {
     return this.stmt.failedTasks.all(runId, recovery) as Array<{ step: string; sequence: string }>;
   }
 
+  /** Records the child process a task's attempt started (JSON of its identity). */
+  setTaskChild(key: TaskKey, child: string): void {
+    this.stmt.setTaskChild.run(child, key.runId, key.ord);
+  }
+
+  /** Drops a task's record of child `pid` once it has ended (a later attempt's child is kept); any record without `pid`. */
+  clearTaskChild(key: TaskKey, pid?: number): void {
+    if (pid === undefined) this.stmt.clearAnyTaskChild.run(key.runId, key.ord);
+    else this.stmt.clearTaskChild.run(key.runId, key.ord, pid);
+  }
+
+  /** Tasks of a run, any recovery, with a child recorded and no success: children that may run on. */
+  tasksWithChild(runId: string): Array<{ ord: number; step: string; sequence: string; child: string }> {
+    return this.stmt.tasksWithChild.all(runId) as Array<{
+      ord: number;
+      step: string;
+      sequence: string;
+      child: string;
+    }>;
+  }
+
   /** Tasks of a run, oldest first. */
   listTasks(runId: string, query: TaskQuery = {}): TaskRow[] {
     const conditions = [eq(schema.tasks.runId, runId)];
@@ -491,6 +512,15 @@ function prepareStatements(db: Database.Database) {
          (SELECT min(due_at) FROM delays WHERE run_id = @runId AND recovery = @recovery AND fired = 0) AS nextDue`,
     ),
     setOpenFrom: db.prepare('UPDATE runs SET open_from = max(open_from, ?) WHERE id = ?'),
+    setTaskChild: db.prepare('UPDATE tasks SET child = ? WHERE run_id = ? AND ord = ?'),
+    clearTaskChild: db.prepare(
+      "UPDATE tasks SET child = NULL WHERE run_id = ? AND ord = ? AND json_valid(child) AND json_extract(child, '$.pid') = ?",
+    ),
+    clearAnyTaskChild: db.prepare('UPDATE tasks SET child = NULL WHERE run_id = ? AND ord = ?'),
+    tasksWithChild: db.prepare(
+      `SELECT ord, step, sequence, child FROM tasks INDEXED BY tasks_child_idx
+       WHERE run_id = ? AND child IS NOT NULL AND status <> 'success' ORDER BY ord`,
+    ),
   };
 }
 

@@ -33,3 +33,22 @@ export function describeExit(exitCode: number | null, signal: NodeJS.Signals | n
   if (signal !== null) return `was killed by signal ${signal}`;
   return `exited with code ${exitCode ?? 'unknown'}`;
 }
+
+/**
+ * A command whose executable (or cwd) is not there (`spawn … ENOENT`). It cannot succeed on a later
+ * attempt, so the step fails at once, whatever its `retries`.
+ */
+export class CommandNotFoundError extends FlowError {
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, { code: 'FLOW_COMMAND_NOT_FOUND', cause: options.cause });
+  }
+}
+
+/** Whether a failed attempt (or what it wraps) cannot succeed if tried again, so retries are skipped. */
+export function cannotSucceedLater(error: unknown): boolean {
+  for (let depth = 0; depth < 3 && error instanceof Error; depth++) {
+    if (error instanceof CommandNotFoundError) return true;
+    error = error.cause;
+  }
+  return false;
+}

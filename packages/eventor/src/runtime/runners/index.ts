@@ -7,7 +7,9 @@ import type { StepRunner } from './types.js';
 import { abortedWorkersEnded, runInWorker, workerPool } from './worker.js';
 
 export type { CommandResult } from './command.js';
-export { ChildExitError } from './errors.js';
+export { ChildExitError, CommandNotFoundError, cannotSucceedLater } from './errors.js';
+export { encodeChild, endOrphans } from './orphans.js';
+export type { ChildIdentity } from './process-group.js';
 export type { StepInvocation, StepRunner } from './types.js';
 
 /** What the runners may size themselves by. */

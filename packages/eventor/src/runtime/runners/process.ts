@@ -1,11 +1,12 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { FlowDefinitionError, FlowError } from '../../errors.js';
-import { terminateChild, trackChild } from './children.js';
+import { abandon, recordEnded, recordStarted, terminateChild, trackChild } from './children.js';
 import { entryPath } from './entry.js';
 import { ChildExitError, describeExit } from './errors.js';
 import { childExecArgv } from './exec-argv.js';
 import { runMessage } from './invocation.js';
 import { followOutput, formatTail } from './lines.js';
+import { USE_PROCESS_GROUPS } from './process-group.js';
 import { type DoneMessage, type FromRunnerMessage, fromRemoteThrown } from './remote.js';
 import type { StepInvocation } from './types.js';
 
@@ -23,6 +24,8 @@ let nextCallId = 1;
  * signal, out of memory), only this step fails, with a `ChildExitError` that says how and shows the
  * last lines of stderr. When the step's signal aborts, the child gets SIGTERM (which aborts its
  * `currentStep().signal`), then SIGKILL after `KILL_GRACE_MS`; the step rejects with the abort reason.
+ * The child leads a process group of its own, and the signals go to the whole group: what the step
+ * started dies with it.
  */
 export function runInProcess(invocation: StepInvocation): Promise<unknown> {
   const { step, context, logger } = invocation;
@@ -39,6 +42,7 @@ export function runInProcess(invocation: StepInvocation): Promise<unknown> {
         env: { ...process.env, ...env },
         execArgv: childExecArgv(),
         serialization: 'advanced',
+        detached: USE_PROCESS_GROUPS,
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       });
     } catch (cause) {
@@ -46,7 +50,14 @@ export function runInProcess(invocation: StepInvocation): Promise<unknown> {
       return;
     }
     trackChild(child);
+    const unrecorded = recordStarted(child, invocation);
+    if (unrecorded !== undefined) {
+      abandon(child);
+      reject(unrecorded);
+      return;
+    }
     const { stdoutTail, stderrTail, output } = followOutput(child, logger);
+    let terminating: Promise<void> | undefined;
     let done: DoneMessage | undefined;
     /** Our own refusal to start the step (args that cannot cross); the child was ended for it. */
     let argsError: FlowDefinitionError | undefined;
@@ -59,6 +70,8 @@ export function runInProcess(invocation: StepInvocation): Promise<unknown> {
       settled = true;
       signal.removeEventListener('abort', onAbort);
       await drained(output, child);
+      await terminating;
+      recordEnded(child, invocation);
       if (signal.aborted) reject(signal.reason);
       else if (done?.ok) resolve(done.value);
       else if (done) reject(fromRemoteThrown(done.error));
@@ -96,7 +109,9 @@ export function runInProcess(invocation: StepInvocation): Promise<unknown> {
     });
     child.once('exit', (code, exitSignal) => void finish(code, exitSignal));
 
-    const onAbort = () => void terminateChild(child);
+    const onAbort = () => {
+      terminating = terminateChild(child);
+    };
     signal.addEventListener('abort', onAbort, { once: true });
 
     try {

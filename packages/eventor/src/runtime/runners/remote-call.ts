@@ -27,7 +27,8 @@ async function loadCached(message: RunMessage): Promise<(...args: unknown[]) => 
 /**
  * Calls a module step on the far side of a worker thread or child process, inside its own step
  * context: the entry script imports this file from the same tree as the package's index, so the
- * `currentStep()` a step module imports from '@flow/eventor' reads the context set here.
+ * `currentStep()` a step module imports from '@flow/eventor' or '@flow/eventor/step' reads the
+ * context set here.
  */
 export async function callStep(
   message: RunMessage,
