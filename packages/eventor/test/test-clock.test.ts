@@ -270,3 +270,32 @@ describe('TestClock', () => {
     expect(when).toBeLessThanOrEqual(Date.now());
   });
 });
+
+describe('TestClock settle', () => {
+  const realWork = (ms: number) => () => sleep(ms).then(() => 'done');
+
+  it('fails a step still working for real past the settle time (default 100 ms) with its timeout', async () => {
+    const box = sandbox();
+    const ev = box.eventor({ clock: new TestClock({ start: START }) });
+    const go = ev.addEvent('go');
+    ev.addAssoc(go, ev.addStep('slow', { func: realWork(400), config: { timeout: '10m' } }));
+    ev.triggerEvent(go);
+    const result = await ev.run();
+    expect(result.status).toBe('failure');
+    expect(ev.tasks()[0]?.error?.message).toMatch(/timed out/i);
+  });
+
+  it('lets such a step end when the clock is given a longer settle time', async () => {
+    const box = sandbox();
+    const clock = new TestClock({ start: START, settle: '3s' });
+    expect(clock.settleMs).toBe(3000);
+    const ev = box.eventor({ clock });
+    const go = ev.addEvent('go');
+    ev.addAssoc(go, ev.addStep('slow', { func: realWork(400), config: { timeout: '10m' } }));
+    ev.triggerEvent(go);
+    const result = await ev.run();
+    expect(result.status).toBe('success');
+    expect(ev.tasks()[0]?.result).toBe('done');
+    expect(() => new TestClock({ settle: 'a while' })).toThrow(/TestClock option "settle"/);
+  });
+});

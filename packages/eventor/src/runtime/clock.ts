@@ -67,6 +67,11 @@ export function sleepUntil(clock: Clock, dueAt: number, register: (wake: () => v
 export interface TestClockOptions {
   /** Where virtual time starts: a Date, ms since the epoch, or an ISO string; default now. */
   start?: Date | number | string;
+  /**
+   * Real time that running steps, all with a timeout, get to end before the clock jumps past their
+   * timeouts (default '100ms'): raise it when a test's steps really work longer than that.
+   */
+  settle?: Duration;
 }
 
 class VirtualTimer implements ClockTimer {
@@ -94,6 +99,8 @@ class VirtualTimer implements ClockTimer {
  */
 export class TestClock implements Clock {
   private time: number;
+  /** Real ms that running steps get to end before the clock jumps past their timeouts. */
+  readonly settleMs: number;
   /** Pending timers, sorted by due time, then by arming order. */
   private readonly timers: VirtualTimer[] = [];
   private readonly remove = (timer: VirtualTimer) => {
@@ -108,6 +115,8 @@ export class TestClock implements Clock {
       );
     }
     this.time = startTime(options.start);
+    this.settleMs =
+      options.settle === undefined ? 100 : parseDuration(options.settle, 'TestClock option "settle"');
   }
 
   /** Virtual time, in ms since the epoch. */

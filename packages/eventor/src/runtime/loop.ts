@@ -80,12 +80,6 @@ interface FiredTrigger {
 /** Hand the event loop a turn after this long of back-to-back synchronous passes. */
 const YIELD_EVERY_MS = 25;
 /**
- * Under a TestClock, the real time running steps that all have a timeout get to end before the clock
- * jumps on: a step still running then is taken to wait on time (or never to end).
- */
-const SETTLE_MS = 100;
-
-/**
  * Drives one run: fired triggers -> tasks -> results. Each pass is one transaction: the state it
  * changes is committed before any step it starts is called, so a crash loses at most running steps.
  */
@@ -847,12 +841,13 @@ export class RunLoop {
 
   /**
    * Under a TestClock, while a pass waits: jumps the clock to the earliest timeout or backoff and
-   * fires it. Running steps that all have a timeout first get SETTLE_MS of real time to end. False
+   * fires it. Running steps that all have a timeout first get the clock's `settleMs` of real time to
+   * end: a step still running then is taken to wait on time (or never to end). False
    * when the loop must wait for real instead.
    */
   private async skipToNextTimer(clock: TestClock): Promise<boolean> {
     if (this.nextTimerDue() === undefined) return false;
-    if (this.running.size > 0 && (await this.waitForWakeWithin(SETTLE_MS))) return true;
+    if (this.running.size > 0 && (await this.waitForWakeWithin(clock.settleMs))) return true;
     const dueAt = this.nextTimerDue();
     if (dueAt === undefined) return false;
     clock.advanceTo(dueAt);
