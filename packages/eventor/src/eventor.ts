@@ -43,6 +43,8 @@ export interface EventorOptions {
   logger?: Logger;
   logLevel?: LogLevel;
   handleSignals?: boolean;
+  /** How long to wait for another process's write to the store file before failing (default '30s'). */
+  busyTimeout?: Duration;
   config?: EventorConfig;
 }
 
@@ -108,6 +110,7 @@ const OPTION_KEYS = new Set([
   'logger',
   'logLevel',
   'handleSignals',
+  'busyTimeout',
   'config',
 ]);
 const CONFIG_KEYS = new Set(['maxConcurrent', 'stopOnException', 'taskConstruct', 'envPrefix']);
@@ -192,7 +195,9 @@ export class Eventor {
         `runMode '${this.runMode}' needs a store file: an in-memory store (':memory:') keeps nothing to ${this.runMode}.`,
       );
     }
-    this.store = Store.open(storePath);
+    const busyTimeoutMs =
+      options.busyTimeout === undefined ? undefined : parseDuration(options.busyTimeout, 'busyTimeout');
+    this.store = Store.open(storePath, { busyTimeoutMs });
     this.logger.info({ store: storePath }, `Eventor store file: ${storePath}`);
   }
 
@@ -302,7 +307,7 @@ export class Eventor {
     const removeSignalHandlers = this.handleSignals ? this.installSignalHandlers(loop) : () => {};
     try {
       const outcome = await loop.run(maxLoops).catch((error: unknown) => {
-        throw asStoreError(error, this.store.path);
+        throw asStoreError(error, this.store.path, this.store.busyTimeoutMs);
       });
       if (this.store.isOpen) {
         this.guard(() => this.store.updateRun(run.id, { status: outcome.status, endedAt: now() }, now()));
@@ -404,7 +409,7 @@ export class Eventor {
     try {
       return fn();
     } catch (error) {
-      throw asStoreError(error, this.store.path);
+      throw asStoreError(error, this.store.path, this.store.busyTimeoutMs);
     }
   }
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { and, asc, desc, eq } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { type MigrationMeta, readMigrationFiles } from 'drizzle-orm/migrator';
 import { FlowError, StoreError } from '../errors.js';
 import type { TaskStatus } from '../model/status.js';
 import * as schema from './schema.js';
@@ -56,6 +56,10 @@ function parseFaultKill(value: string | undefined): { when: 'after' | 'inside'; 
   return match ? { when: match[1] as 'after' | 'inside', at: Number(match[2]) } : undefined;
 }
 
+/** The `busyTimeout` Eventor option's default. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
+const MAX_BUSY_TIMEOUT_MS = 2 ** 31 - 1;
+
 /** Leases held by live Eventor objects of this process, so two objects cannot drive one run. */
 const leasesHeldHere = new Set<string>();
 
@@ -65,6 +69,8 @@ const leasesHeldHere = new Set<string>();
  */
 export class Store {
   readonly path: string;
+  /** How long a write waits for another process's write lock before it fails (the `busyTimeout` option). */
+  readonly busyTimeoutMs: number;
   private readonly sqlite: Database.Database;
   private readonly db: BetterSQLite3Database<typeof schema>;
   private closed = false;
@@ -73,16 +79,21 @@ export class Store {
   private readonly triggerOrds = new Map<string, number>();
   private readonly taskOrds = new Map<string, number>();
 
-  private constructor(path: string, sqlite: Database.Database) {
+  private constructor(path: string, sqlite: Database.Database, busyTimeoutMs: number) {
     this.path = path;
+    this.busyTimeoutMs = busyTimeoutMs;
     this.sqlite = sqlite;
     this.db = drizzle(sqlite, { schema });
     this.stmt = prepareStatements(sqlite);
     this.inTransaction = sqlite.transaction((fn: () => unknown) => fn());
   }
 
-  /** Opens (creating if needed) the store at `path`, applies pending migrations, refuses newer ones. */
-  static open(path: string): Store {
+  /**
+   * Opens (creating if needed) the store at `path`, applies pending migrations, refuses newer ones.
+   * Several processes may open one file at once, a new one included: see {@link applyMigrations}.
+   */
+  static open(path: string, options: { busyTimeoutMs?: number | undefined } = {}): Store {
+    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     let sqlite: Database.Database;
     try {
       sqlite = new Database(path);
@@ -94,15 +105,16 @@ export class Store {
       );
     }
     try {
-      sqlite.pragma('busy_timeout = 5000');
-      if (path !== ':memory:') sqlite.pragma('journal_mode = WAL');
+      // SQLite takes a 32-bit count of milliseconds; anything longer is as good as forever
+      sqlite.pragma(`busy_timeout = ${Math.min(Math.round(busyTimeoutMs), MAX_BUSY_TIMEOUT_MS)}`);
+      if (path !== ':memory:') switchToWal(sqlite, busyTimeoutMs);
       sqlite.pragma('synchronous = NORMAL');
-      refuseNewerSchema(sqlite, path);
-      migrate(drizzle(sqlite), { migrationsFolder: MIGRATIONS_FOLDER });
-      return new Store(path, sqlite);
+      applyMigrations(sqlite, path);
+      return new Store(path, sqlite, busyTimeoutMs);
     } catch (cause) {
       sqlite.close();
       if (cause instanceof StoreError) throw cause;
+      if (isBusy(cause)) throw asStoreError(cause, path, busyTimeoutMs);
       throw new StoreError(
         `Cannot use the store at "${path}": ${(cause as Error).message}. ` +
           `Is it an eventor store file (SQLite), readable and writable? Pass another \`store\` path to start afresh.`,
@@ -489,7 +501,7 @@ function prepareStatements(db: Database.Database) {
  * A failure of SQLite after the store opened (full disk, I/O error, corruption), as a StoreError
  * that names the cause and what to do. Anything else passes through unchanged.
  */
-export function asStoreError(error: unknown, path: string): unknown {
+export function asStoreError(error: unknown, path: string, busyTimeoutMs?: number): unknown {
   if (error instanceof FlowError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return error;
@@ -503,12 +515,99 @@ export function asStoreError(error: unknown, path: string): unknown {
     cause = 'the file is damaged; restore it from a copy, or start afresh with another `store` path';
   } else if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY')) {
     cause = 'the file or its folder is read-only; make them writable';
-  } else if (code === 'SQLITE_BUSY') cause = 'another process held the store locked for too long';
-  else cause = 'SQLite refused the operation';
+  } else if (code.startsWith('SQLITE_BUSY')) {
+    const waited = busyTimeoutMs === undefined ? '' : ` (${formatMs(busyTimeoutMs)})`;
+    cause =
+      `another process held the store's write lock for longer than busyTimeout${waited}; ` +
+      "give the Eventor a longer `busyTimeout` (e.g. '2m'), or make the other process commit sooner";
+  } else cause = 'SQLite refused the operation';
   return new StoreError(`The store at "${path}" failed (${code}: ${message}): ${cause}.`, {
     cause: error,
     code: 'FLOW_STORE_FAILED',
   });
+}
+
+/**
+ * Puts the file in WAL mode. The switch needs a moment of exclusive access, and SQLite does not wait
+ * for it (its busy handler is not called): while another process opening the same new file holds a
+ * lock, it fails at once with SQLITE_BUSY. So it is retried here, for up to busyTimeout. It runs
+ * outside any transaction, since SQLite cannot change the journal mode inside one.
+ */
+function switchToWal(sqlite: Database.Database, busyTimeoutMs: number): void {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+    try {
+      sqlite.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if (!isBusy(error) || Date.now() >= deadline) throw error;
+      Atomics.wait(PAUSE, 0, 0, Math.min(pause, Math.max(1, deadline - Date.now())));
+    }
+  }
+}
+
+/** Something to block on for a few ms (the store's calls are synchronous, as SQLite's own busy wait is). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 && ms % 100 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+const MIGRATIONS_TABLE = '__drizzle_migrations';
+
+/** The migrations this package ships, read once per process. */
+let shippedMigrations: MigrationMeta[] | undefined;
+
+/**
+ * Applies the shipped migrations not yet in the store, as drizzle's `migrate` does (same bookkeeping
+ * table, so either can go on from the other), but under a write lock taken before the applied ones are
+ * read: drizzle reads them first and locks later, so processes opening a new file together all saw an
+ * empty store and all but one failed on `CREATE TABLE`. A store already up to date takes no lock.
+ */
+function applyMigrations(sqlite: Database.Database, path: string): void {
+  shippedMigrations ??= readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER });
+  const migrations = shippedMigrations;
+  const latest = migrations.reduce((max, migration) => Math.max(max, migration.folderMillis), 0);
+  const before = lastAppliedMigration(sqlite);
+  if (before !== null && before >= latest) {
+    refuseNewerSchema(sqlite, path);
+    return;
+  }
+  sqlite.exec('BEGIN IMMEDIATE');
+  try {
+    sqlite.exec(
+      `CREATE TABLE IF NOT EXISTS "${MIGRATIONS_TABLE}" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)`,
+    );
+    refuseNewerSchema(sqlite, path);
+    // read again under the lock: another process may have applied them since the first look
+    const applied = lastAppliedMigration(sqlite);
+    const record = sqlite.prepare(`INSERT INTO "${MIGRATIONS_TABLE}" ("hash", "created_at") VALUES (?, ?)`);
+    for (const migration of migrations) {
+      if (applied !== null && applied >= migration.folderMillis) continue;
+      for (const statement of migration.sql) if (statement.trim() !== '') sqlite.exec(statement);
+      record.run(migration.hash, migration.folderMillis);
+    }
+    sqlite.exec('COMMIT');
+  } catch (error) {
+    if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+/** `created_at` of the latest migration applied to the store, or null for a store without any. */
+function lastAppliedMigration(sqlite: Database.Database): number | null {
+  const hasTable = sqlite
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+    .pluck()
+    .get(MIGRATIONS_TABLE);
+  if (!hasTable) return null;
+  const applied = sqlite.prepare(`SELECT max(created_at) FROM "${MIGRATIONS_TABLE}"`).pluck().get();
+  return applied === null || applied === undefined ? null : Number(applied);
 }
 
 /** Refuses a store whose applied migrations are newer than the ones this package ships. */
