@@ -446,9 +446,14 @@ export class Eventor {
       return this.run_;
     }
     const found: RunRow | undefined =
-      this.requestedRunId === undefined ? this.store.latestRun() : this.store.getRun(this.requestedRunId);
+      this.requestedRunId === undefined
+        ? this.store.latestRun(this.name)
+        : this.store.getRun(this.requestedRunId);
     if (!found) {
-      const which = this.requestedRunId === undefined ? 'no run' : `no run "${this.requestedRunId}"`;
+      const which =
+        this.requestedRunId === undefined
+          ? `no run of flow "${this.name}" (${describeFlows(this.store.flowNames())})`
+          : `no run "${this.requestedRunId}"`;
       throw new StoreError(
         `Cannot ${this.runMode}: there is ${which} in the store at "${this.store.path}". Start one with runMode 'restart'.`,
         { code: 'FLOW_STORE_NO_RUN' },
@@ -562,6 +567,13 @@ function normalizeSequence(sequence: unknown): string {
   throw new FlowDefinitionError(
     `triggerEvent: sequence must be a non-empty, well-formed string or a finite number; got ${formatValue(sequence)}.`,
   );
+}
+
+function describeFlows(names: readonly string[]): string {
+  if (names.length === 0) return 'the store has no runs at all';
+  const shown = names.slice(0, 10).map((name) => JSON.stringify(name));
+  const more = names.length > shown.length ? `, and ${names.length - shown.length} more` : '';
+  return `the store has runs of ${names.length === 1 ? 'flow' : 'flows'} ${shown.join(', ')}${more}; give that \`name\``;
 }
 
 function defaultName(): string {

@@ -175,6 +175,16 @@ export class Store {
     return filtered.orderBy(desc(schema.runs.startedAt), desc(schema.runs.id)).limit(1).get();
   }
 
+  /** The flow names the store has runs of, sorted. */
+  flowNames(): string[] {
+    return this.db
+      .selectDistinct({ name: schema.runs.name })
+      .from(schema.runs)
+      .orderBy(asc(schema.runs.name))
+      .all()
+      .map((row) => row.name);
+  }
+
   listRuns(): RunRow[] {
     return this.db.select().from(schema.runs).orderBy(asc(schema.runs.startedAt)).all();
   }
