@@ -22,6 +22,7 @@ import { activeStepContext } from './runtime/context.js';
 import { RunLoop } from './runtime/loop.js';
 import type { RunObserver } from './runtime/observer.js';
 import { disposeRunners } from './runtime/runners/index.js';
+import { decodeResult } from './store/result-codec.js';
 import { asStoreError, type RunRow, Store, type TaskRow } from './store/store.js';
 
 export interface EventorConfig {
@@ -601,11 +602,12 @@ function toTaskRecord(row: TaskRow): TaskRecord {
     updatedAt: new Date(row.updatedAt),
   };
   try {
-    if (row.result !== null) record.result = JSON.parse(row.result);
+    const result = decodeResult(row);
+    if (result.has) record.result = result.value;
     if (row.error !== null) record.error = JSON.parse(row.error) as SerializedError;
   } catch (cause) {
     throw new StoreError(
-      `Task ${row.step}[${row.sequence}] (recovery ${row.recovery}) has a stored result or error that is not readable JSON: the store is damaged.`,
+      `Task ${row.step}[${row.sequence}] (recovery ${row.recovery}) has a stored result or error that cannot be read: the store is damaged.`,
       { cause, code: 'FLOW_STORE_DAMAGED' },
     );
   }

@@ -7,6 +7,7 @@ import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
 import { type MigrationMeta, readMigrationFiles } from 'drizzle-orm/migrator';
 import { FlowError, StoreError } from '../errors.js';
 import type { TaskStatus } from '../model/status.js';
+import { resultBytes } from './result-codec.js';
 import * as schema from './schema.js';
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
@@ -300,7 +301,7 @@ export class Store {
     ord: number;
     status: TaskStatus;
     attempts: number;
-    result: string | null;
+    result: Buffer | null;
     skipped: boolean;
     now: number;
   }): boolean {
@@ -332,7 +333,7 @@ export class Store {
     key: TaskKey,
     status: TaskStatus,
     attempts: number,
-    result: string | null,
+    result: Buffer | null,
     error: string | null,
     now: number,
   ) {
@@ -364,11 +365,24 @@ export class Store {
     return last + 1;
   }
 
-  /** The latest attempt of (step, sequence) in a recovery before `recovery`. */
-  latestEarlierTask(runId: string, step: string, sequence: string, recovery: number) {
-    return this.stmt.latestEarlierTask.get(runId, step, sequence, recovery) as
-      | { status: TaskStatus; result: string | null; attempts: number; recovery: number }
+  /** The latest attempt of (step, sequence) in a recovery before `recovery`, its result as stored bytes. */
+  latestEarlierTask(
+    runId: string,
+    step: string,
+    sequence: string,
+    recovery: number,
+  ): { status: TaskStatus; result: Buffer | null; attempts: number; recovery: number } | undefined {
+    const row = this.stmt.latestEarlierTask.get(runId, step, sequence, recovery) as
+      | {
+          status: TaskStatus;
+          result: string | null;
+          resultV8: Buffer | null;
+          attempts: number;
+          recovery: number;
+        }
       | undefined;
+    if (row === undefined) return undefined;
+    return { status: row.status, result: resultBytes(row), attempts: row.attempts, recovery: row.recovery };
   }
 
   unfinishedTasks(runId: string, recovery: number): TaskRow[] {
@@ -458,7 +472,7 @@ function prepareStatements(db: Database.Database) {
       'SELECT event, sequence FROM triggers WHERE run_id = ? AND recovery = ? AND acted = 0 ORDER BY ord',
     ),
     insertTask: db.prepare(
-      `INSERT OR IGNORE INTO tasks (run_id, step, sequence, recovery, ord, status, attempts, result, skipped, created_at, updated_at)
+      `INSERT OR IGNORE INTO tasks (run_id, step, sequence, recovery, ord, status, attempts, result_v8, skipped, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     taskExists: db
@@ -468,16 +482,16 @@ function prepareStatements(db: Database.Database) {
       'UPDATE tasks SET status = ?, attempts = ?, updated_at = ? WHERE run_id = ? AND ord = ?',
     ),
     finishTask: db.prepare(
-      'UPDATE tasks SET status = ?, attempts = ?, result = ?, error = ?, updated_at = ? WHERE run_id = ? AND ord = ?',
+      'UPDATE tasks SET status = ?, attempts = ?, result_v8 = ?, error = ?, updated_at = ? WHERE run_id = ? AND ord = ?',
     ),
     maxTaskOrd: db.prepare('SELECT max(ord) FROM tasks WHERE run_id = ?').pluck(),
     maxTriggerOrd: db.prepare('SELECT max(ord) FROM triggers WHERE run_id = ?').pluck(),
     latestEarlierTask: db.prepare(
-      `SELECT status, result, attempts, recovery FROM tasks
+      `SELECT status, result, result_v8 AS resultV8, attempts, recovery FROM tasks
        WHERE run_id = ? AND step = ? AND sequence = ? AND recovery < ? ORDER BY recovery DESC LIMIT 1`,
     ),
     unfinishedTasks: db.prepare(
-      `SELECT run_id AS runId, recovery, step, sequence, ord, status, attempts, result, error, skipped,
+      `SELECT run_id AS runId, recovery, step, sequence, ord, status, attempts, result, result_v8 AS resultV8, error, skipped,
               created_at AS createdAt, updated_at AS updatedAt
        FROM tasks WHERE run_id = @runId AND ord >= (SELECT open_from FROM runs WHERE id = @runId)
          AND recovery = @recovery AND status NOT IN ('success', 'failure') ORDER BY ord`,

@@ -6,7 +6,7 @@ import { ChildExitError, describeExit } from './errors.js';
 import { childExecArgv } from './exec-argv.js';
 import { runMessage } from './invocation.js';
 import { followOutput, formatTail } from './lines.js';
-import { type DoneMessage, type FromRunnerMessage, fromRemoteThrown } from './remote.js';
+import { type DoneMessage, doneValue, type FromRunnerMessage, fromRemoteThrown } from './remote.js';
 import type { StepInvocation } from './types.js';
 
 /** After the child exits, how long to wait for its output to drain (a grandchild may hold the pipes). */
@@ -60,7 +60,7 @@ export function runInProcess(invocation: StepInvocation): Promise<unknown> {
       signal.removeEventListener('abort', onAbort);
       await drained(output, child);
       if (signal.aborted) reject(signal.reason);
-      else if (done?.ok) resolve(done.value);
+      else if (done?.ok) resolve(doneValue(done));
       else if (done) reject(fromRemoteThrown(done.error));
       else if (argsError !== undefined) reject(argsError);
       else if (child.pid === undefined) {
