@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { StoreError } from '../errors.js';
 import { assocKeyOf, type FlowShape } from '../model/flow.js';
@@ -178,11 +178,22 @@ export class StoreReader {
       conditions.push(inArray(schema.tasks.step, [...filter.steps]));
     if (filter.recovery !== undefined) conditions.push(eq(schema.tasks.recovery, filter.recovery));
     return this.db
-      .select()
+      .select(this.taskColumns)
       .from(schema.tasks)
       .where(and(...conditions))
       .orderBy(asc(schema.tasks.ord))
       .all() as TaskRow[];
+  }
+
+  /**
+   * The task columns to read. A reader never migrates, so a store no engine of this version has
+   * opened yet lacks `result_v8` (migration 0002): its results are all in `result`, as JSON.
+   */
+  private get taskColumns() {
+    const columns = getTableColumns(schema.tasks);
+    const names = this.sqlite.prepare("SELECT name FROM pragma_table_info('tasks')").pluck().all();
+    if (names.includes('result_v8')) return columns;
+    return { ...columns, resultV8: sql<Buffer | null>`NULL` };
   }
 
   /** Events fired in a recovery of a run (optionally in one sequence), in firing order. */
