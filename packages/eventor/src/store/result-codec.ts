@@ -7,6 +7,7 @@
  * and gives the same answers as the structured clone that worker and process steps cross by.
  * Loaded by the worker and process entry scripts, so it imports nothing heavy.
  */
+import { isProxy } from 'node:util/types';
 import { deserialize, serialize } from 'node:v8';
 
 export type EncodedResult = { ok: true; bytes: Buffer | null } | { ok: false; reason: string };
@@ -100,6 +101,7 @@ function findUncloneable(root: unknown): { type: string; path: string } | undefi
 }
 
 function uncloneableType(value: unknown): string | undefined {
+  if (isProxy(value)) return 'a Proxy';
   if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
   if (typeof value === 'symbol') return `a symbol (${String(value)})`;
   if (value instanceof WeakMap) return 'a WeakMap';
