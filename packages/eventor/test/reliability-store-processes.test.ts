@@ -85,7 +85,9 @@ describe('several processes on one store file', () => {
     const box = sandbox('processes');
     for (const busyTimeout of ['soon', -5, '10 parsecs'] as const) {
       expect(() => new Eventor({ store: box.store, busyTimeout })).toThrow(FlowConfigError);
-      expect(() => new Eventor({ store: box.store, busyTimeout })).toThrow(/"busyTimeout" has a bad duration/);
+      expect(() => new Eventor({ store: box.store, busyTimeout })).toThrow(
+        /"busyTimeout" has a bad duration/,
+      );
     }
   });
 });
