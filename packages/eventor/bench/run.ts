@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ScenarioResult } from './scenarios.js';
+import type { RecoveryResult, ScenarioResult } from './scenarios.js';
 
 /**
  * `pnpm bench`: each scenario runs in its own process (so peak RSS is its own), three times; the
@@ -46,6 +46,17 @@ for (const { result, target } of rows) {
   );
 }
 console.log('\nops/s: commits/s for the baseline, steps/s for the engine. Peak RSS is per scenario process.');
+
+// Recovery: a recover of a run that succeeded skips every task; it must cost about what the first run did.
+const recovery = runScenario('recoverChain') as RecoveryResult;
+const recoveryRatio = recovery.recoverMs / recovery.firstMs;
+console.log(
+  `\n${pad('recovery (ratio to its first run, same process)', 50)}${pad('first run', 12)}${pad('recover', 12)}${pad('x first run', 13)}target`,
+);
+console.log(
+  `${pad(recovery.name, 50)}${pad(`${recovery.firstMs.toFixed(0)} ms`, 12)}${pad(`${recovery.recoverMs.toFixed(0)} ms`, 12)}` +
+    `${pad(`${recoveryRatio.toFixed(2)}x`, 13)}<= 1.5x ${recoveryRatio <= 1.5 ? 'ok' : 'MISSED'}`,
+);
 
 // Step kinds: per-step overhead of worker, process and command steps against inline and bare spawns.
 if (process.env.FLOW_BENCH_SKIP_RUNNERS !== '1') {

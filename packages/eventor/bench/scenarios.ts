@@ -87,11 +87,50 @@ export async function chain(count = 1_000, warmUp = true): Promise<ScenarioResul
   return result(`chain: ${count} steps, each fires the next`, count, ms);
 }
 
+/** A chain's first run and a recover of it once it succeeded (every task skipped), timed apart. */
+export interface RecoveryResult extends ScenarioResult {
+  firstMs: number;
+  recoverMs: number;
+}
+
+function buildChain(store: string, count: number, runMode: 'restart' | 'recover'): Eventor {
+  const ev = new Eventor({ name: 'bench-recover', store, runMode });
+  const events: EventRef[] = [];
+  for (let i = 0; i <= count; i++) events.push(ev.addEvent(`e${i}`));
+  for (let i = 0; i < count; i++) {
+    const step = ev.addStep(`s${i}`, { func: noop, triggers: { success: [events[i + 1] as EventRef] } });
+    ev.addAssoc(events[i] as EventRef, step);
+  }
+  ev.triggerEvent(events[0] as EventRef, 1);
+  return ev;
+}
+
+/** (d) Recovery must cost about what the first run cost: a chain that succeeded, recovered. */
+export async function recoverChain(count = 20_000): Promise<RecoveryResult> {
+  const store = tempStore('recover');
+  const first = buildChain(store.path, count, 'restart');
+  let start = performance.now();
+  const ran = await first.run();
+  const firstMs = performance.now() - start;
+  first.close();
+  const again = buildChain(store.path, count, 'recover');
+  start = performance.now();
+  const recovered = await again.run();
+  const recoverMs = performance.now() - start;
+  const skipped = again.tasks({ recovery: 1 }).filter((task) => task.skipped).length;
+  again.close();
+  store.cleanup();
+  if (!ran.ok || !recovered.ok || skipped !== count)
+    throw new Error(`recover bench failed: ${skipped} skipped`);
+  return { ...result(`recover a ${count}-step chain that succeeded`, count, recoverMs), firstMs, recoverMs };
+}
+
 export const SCENARIOS: Record<string, () => ScenarioResult | Promise<ScenarioResult>> = {
   raw: () => rawCommits(),
   fanout: () => fanOut(10_000),
   fanout50k: () => fanOut(50_000),
   chain: () => chain(1_000),
+  recoverChain: () => recoverChain(20_000),
 };
 
 // Run one scenario in this process and print its result as JSON (the driver isolates each one).

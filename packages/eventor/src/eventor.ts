@@ -25,6 +25,7 @@ import { activeStepContext } from './runtime/context.js';
 import { RunLoop } from './runtime/loop.js';
 import { guardObserver, type RunObserver } from './runtime/observer.js';
 import { disposeRunners } from './runtime/runners/index.js';
+import { decodeResult } from './store/result-codec.js';
 import { asStoreError, type RunRow, Store, type TaskRow } from './store/store.js';
 
 export interface EventorConfig {
@@ -48,6 +49,8 @@ export interface EventorOptions {
   handleSignals?: boolean;
   /** Virtual time for tests (see TestClock); default the system clock. */
   clock?: TestClock;
+  /** How long to wait for another process's write to the store file before failing (default '30s'). */
+  busyTimeout?: Duration;
   config?: EventorConfig;
 }
 
@@ -116,6 +119,7 @@ const OPTION_KEYS = new Set([
   'logLevel',
   'handleSignals',
   'clock',
+  'busyTimeout',
   'config',
 ]);
 const CONFIG_KEYS = new Set(['maxConcurrent', 'stopOnException', 'taskConstruct', 'envPrefix']);
@@ -207,7 +211,9 @@ export class Eventor {
         `runMode '${this.runMode}' needs a store file: an in-memory store (':memory:') keeps nothing to ${this.runMode}.`,
       );
     }
-    this.store = Store.open(storePath);
+    const busyTimeoutMs =
+      options.busyTimeout === undefined ? undefined : parseDuration(options.busyTimeout, 'busyTimeout');
+    this.store = Store.open(storePath, { busyTimeoutMs });
     this.logger.info({ store: storePath }, `Eventor store file: ${storePath}`);
   }
 
@@ -338,7 +344,7 @@ export class Eventor {
     const removeSignalHandlers = this.handleSignals ? this.installSignalHandlers(loop) : () => {};
     try {
       const outcome = await loop.run(maxLoops).catch((error: unknown) => {
-        throw asStoreError(error, this.store.path);
+        throw asStoreError(error, this.store.path, this.store.busyTimeoutMs);
       });
       if (this.store.isOpen) {
         this.guard(() =>
@@ -449,7 +455,7 @@ export class Eventor {
     try {
       return fn();
     } catch (error) {
-      throw asStoreError(error, this.store.path);
+      throw asStoreError(error, this.store.path, this.store.busyTimeoutMs);
     }
   }
 
@@ -486,9 +492,14 @@ export class Eventor {
       return this.run_;
     }
     const found: RunRow | undefined =
-      this.requestedRunId === undefined ? this.store.latestRun() : this.store.getRun(this.requestedRunId);
+      this.requestedRunId === undefined
+        ? this.store.latestRun(this.name)
+        : this.store.getRun(this.requestedRunId);
     if (!found) {
-      const which = this.requestedRunId === undefined ? 'no run' : `no run "${this.requestedRunId}"`;
+      const which =
+        this.requestedRunId === undefined
+          ? `no run of flow "${this.name}" (${describeFlows(this.store.flowNames())})`
+          : `no run "${this.requestedRunId}"`;
       throw new StoreError(
         `Cannot ${this.runMode}: there is ${which} in the store at "${this.store.path}". Start one with runMode 'restart'.`,
         { code: 'FLOW_STORE_NO_RUN' },
@@ -650,6 +661,13 @@ function normalizeSequence(sequence: unknown): string {
   );
 }
 
+function describeFlows(names: readonly string[]): string {
+  if (names.length === 0) return 'the store has no runs at all';
+  const shown = names.slice(0, 10).map((name) => JSON.stringify(name));
+  const more = names.length > shown.length ? `, and ${names.length - shown.length} more` : '';
+  return `the store has runs of ${names.length === 1 ? 'flow' : 'flows'} ${shown.join(', ')}${more}; give that \`name\``;
+}
+
 function defaultName(): string {
   const entry = process.argv[1];
   return entry ? basename(entry, extname(entry)) : 'eventor';
@@ -675,11 +693,12 @@ function toTaskRecord(row: TaskRow): TaskRecord {
     updatedAt: new Date(row.updatedAt),
   };
   try {
-    if (row.result !== null) record.result = JSON.parse(row.result);
+    const result = decodeResult(row);
+    if (result.has) record.result = result.value;
     if (row.error !== null) record.error = JSON.parse(row.error) as SerializedError;
   } catch (cause) {
     throw new StoreError(
-      `Task ${row.step}[${row.sequence}] (recovery ${row.recovery}) has a stored result or error that is not readable JSON: the store is damaged.`,
+      `Task ${row.step}[${row.sequence}] (recovery ${row.recovery}) has a stored result or error that cannot be read: the store is damaged.`,
       { cause, code: 'FLOW_STORE_DAMAGED' },
     );
   }

@@ -131,7 +131,7 @@ describe('process steps', () => {
     );
     await ev.run();
     expect(ev.tasks({ step: 'result' })[0]?.error?.message).toMatch(
-      /returned a value that cannot be sent back from a child process/,
+      /its result cannot be stored: it is a function/,
     );
     expect(ev.tasks({ step: 'args' })[0]?.error?.message).toMatch(
       /its args cannot be sent to a child process/,

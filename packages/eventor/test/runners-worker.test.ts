@@ -125,7 +125,7 @@ describe('worker steps', () => {
     );
     await ev.run();
     expect(ev.tasks({ step: 'result' })[0]?.error?.message).toMatch(
-      /returned a value that cannot be sent back from a worker thread/,
+      /its result cannot be stored: it is a function/,
     );
     expect(ev.tasks({ step: 'args' })[0]?.error?.message).toMatch(
       /its args cannot be sent to a worker thread/,

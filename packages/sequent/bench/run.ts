@@ -89,6 +89,33 @@ const scenarios = {
 } as const;
 type Name = keyof typeof scenarios;
 
+/** A container of `iterations` iterations of one no-op leaf: run once, then recovered once it succeeded. */
+async function recoverIterations(iterations: number): Promise<{ firstMs: number; recoverMs: number }> {
+  const { store, done } = tempStore('recover');
+  const build = (runMode: 'restart' | 'recover') => {
+    const flow = new Sequent({ name: 'bench-recover', store, runMode });
+    const loop = flow.addStep('loop', { repeats: Array.from({ length: iterations }, (_, i) => i) });
+    loop.addStep('leaf', { func: noop });
+    return flow;
+  };
+  const first = build('restart');
+  let start = performance.now();
+  const ran = await first.run();
+  const firstMs = performance.now() - start;
+  first.close();
+  const again = build('recover');
+  start = performance.now();
+  const recovered = await again.run();
+  const recoverMs = performance.now() - start;
+  const skipped = again.tasks({ recovery: 1 }).filter((task) => task.skipped).length;
+  again.close();
+  done();
+  if (!ran.ok || !recovered.ok || skipped !== iterations) {
+    throw new Error(`sequent recover bench: ${ran.status}/${recovered.status}, ${skipped} leaves skipped`);
+  }
+  return { firstMs, recoverMs };
+}
+
 const samples = new Map<Name, Sample[]>();
 for (const run of Object.values(scenarios)) await run(); // warm-up: JIT, SQLite, file system
 for (let round = 0; round < ROUNDS; round++) {
@@ -133,4 +160,18 @@ console.log(
   "\nunits: leaf executions (sequent), steps (eventor). x chain / x fan-out: cost per unit over eventor's\n" +
     'cost per step in a chain / in a fan-out from one event, paired by round (median of the ratios).\n' +
     'Sequent runs 100 iterations one after another, so a fan-out cannot span them: its baseline is the chain.',
+);
+
+// Recovery must cost about what the first run did: a recover of a run that succeeded skips every leaf.
+const ITERATIONS = 10_000;
+const recovery = await recoverIterations(ITERATIONS);
+const recoveryRatio = recovery.recoverMs / recovery.firstMs;
+console.log(
+  `\n${pad('recovery (ratio to its first run, same process)', 52)}${pad('first run', 12)}${pad('recover', 12)}` +
+    `${pad('x first run', 13)}target`,
+);
+console.log(
+  `${pad(`recover a ${ITERATIONS.toLocaleString('en-US')}-iteration sequent flow`, 52)}` +
+    `${pad(`${recovery.firstMs.toFixed(0)} ms`, 12)}${pad(`${recovery.recoverMs.toFixed(0)} ms`, 12)}` +
+    `${pad(`${recoveryRatio.toFixed(2)}x`, 13)}<= 1.5x ${recoveryRatio <= 1.5 ? 'ok' : 'MISSED'}`,
 );

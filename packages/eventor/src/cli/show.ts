@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { SerializedError } from '../errors.js';
 import { describeChange } from '../model/definition-changes.js';
-import { runDefinitionChanges, runState, StoreReader } from '../store/inspect.js';
+import { resultAsJson, runDefinitionChanges, runState, StoreReader } from '../store/inspect.js';
 import type { TaskRow } from '../store/store.js';
 import {
   type Command,
@@ -177,7 +177,8 @@ function toJson(row: TaskRow): TaskJson {
     createdAt: new Date(row.createdAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),
   };
-  if (row.result !== null) record.result = JSON.parse(row.result);
+  const result = resultAsJson(row);
+  if (result.has) record.result = result.value;
   if (row.error !== null) record.error = JSON.parse(row.error) as SerializedError;
   return record;
 }

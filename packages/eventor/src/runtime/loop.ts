@@ -5,6 +5,7 @@ import type { AssocDef, FlowDefinition } from '../model/flow.js';
 import type { ResourcePool } from '../model/resource-pool.js';
 import type { TaskStatus } from '../model/status.js';
 import type { StepDef, TaskConstruct } from '../model/step.js';
+import { encodeResult } from '../store/result-codec.js';
 import type { Store, TaskKey, TriggerSource } from '../store/store.js';
 import { type Clock, type ClockTimer, now, sleepUntil, TestClock } from './clock.js';
 import type { StepContext } from './context.js';
@@ -55,7 +56,8 @@ interface TaskState {
   /** Status changed in this pass and not yet written. */
   dirty: boolean;
   skipped: boolean;
-  result: string | null;
+  /** The result as the store keeps it (see store/result-codec.ts). */
+  result: Buffer | null;
   context: TaskContext | undefined;
   /** The attempt's timeout while it runs, its backoff while it waits to retry. */
   timer: ClockTimer | undefined;
@@ -690,9 +692,9 @@ export class RunLoop {
     this.running.delete(task);
     this.runningPerStep.set(task.step.name, (this.runningPerStep.get(task.step.name) ?? 1) - 1);
     if (completion.ok) {
-      const result = serializeResult(completion.value);
+      const result = encodeResult(completion.value);
       if (result.ok) {
-        this.finish(task, 'success', result.json, undefined);
+        this.finish(task, 'success', result.bytes, undefined);
         return;
       }
       this.failAttempt(
@@ -750,7 +752,7 @@ export class RunLoop {
   private finish(
     task: TaskState,
     status: 'success' | 'failure',
-    result: string | null,
+    result: Buffer | null,
     error: StepFailedError | undefined,
   ) {
     const step = task.step;
@@ -1026,17 +1028,4 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as PromiseLike<unknown>).then === 'function'
   );
-}
-
-function serializeResult(value: unknown): { ok: true; json: string | null } | { ok: false; reason: string } {
-  if (value === undefined) return { ok: true, json: null };
-  try {
-    const json = JSON.stringify(value);
-    return { ok: true, json: json === undefined ? null : json };
-  } catch (error) {
-    return {
-      ok: false,
-      reason: `its result cannot be stored as JSON (${(error as Error).message}); return plain data (objects, arrays, strings, numbers)`,
-    };
-  }
 }

@@ -1,12 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { StoreError } from '../errors.js';
 import { type DefinitionChangeRecord, readStoredShape } from '../model/definition-changes.js';
 import { assocKeyOf, type FlowShape } from '../model/flow.js';
 import type { TaskStatus } from '../model/status.js';
+import { decodeResult } from './result-codec.js';
 import * as schema from './schema.js';
 import { type RunRow, refuseNewerSchema, type TaskRow } from './store.js';
 
@@ -178,11 +179,22 @@ export class StoreReader {
       conditions.push(inArray(schema.tasks.step, [...filter.steps]));
     if (filter.recovery !== undefined) conditions.push(eq(schema.tasks.recovery, filter.recovery));
     return this.db
-      .select()
+      .select(this.taskColumns)
       .from(schema.tasks)
       .where(and(...conditions))
       .orderBy(asc(schema.tasks.ord))
       .all() as TaskRow[];
+  }
+
+  /**
+   * The task columns to read. A reader never migrates, so a store no engine of this version has
+   * opened yet lacks `result_v8` (migration 0002): its results are all in `result`, as JSON.
+   */
+  private get taskColumns() {
+    const columns = getTableColumns(schema.tasks);
+    const names = this.sqlite.prepare("SELECT name FROM pragma_table_info('tasks')").pluck().all();
+    if (names.includes('result_v8')) return columns;
+    return { ...columns, resultV8: sql<Buffer | null>`NULL` };
   }
 
   /** Events fired in a recovery of a run (optionally in one sequence), in firing order. */
@@ -231,6 +243,54 @@ export class StoreReader {
 }
 
 const UNFINISHED: readonly TaskStatus[] = ['ready', 'allocate', 'fueled', 'active'];
+
+/**
+ * A task's stored result as JSON can show it, or `has: false` when it has none. Values JSON has no
+ * form for are tagged: a Map as { $map: [[key, value], ...] }, a Set as { $set: [...] }, a BigInt as
+ * { $bigint: '12' }, NaN and the infinities as { $number: 'NaN' }, a RegExp as { $regexp: '/a/g' },
+ * a cycle as { $ref: '<path of the object it points back to>' }; a Date is its ISO string, a typed
+ * array an array of its numbers, undefined in an array null (as JSON.stringify gives).
+ */
+export function resultAsJson(row: TaskRow): { has: boolean; value: unknown } {
+  const { has, value } = decodeResult(row);
+  return has ? { has, value: toJsonable(value, '$', new Map()) } : { has, value: undefined };
+}
+
+function toJsonable(value: unknown, path: string, open: Map<object, string>): unknown {
+  if (typeof value === 'bigint') return { $bigint: value.toString() };
+  if (typeof value === 'number') return Number.isFinite(value) ? value : { $number: String(value) };
+  if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (value instanceof RegExp) return { $regexp: String(value) };
+  const cycle = open.get(value);
+  if (cycle !== undefined) return { $ref: cycle };
+  open.set(value, path);
+  try {
+    if (value instanceof Map) {
+      return {
+        $map: [...value].map(([key, item], i) => [
+          toJsonable(key, `${path}.$map[${i}][0]`, open),
+          toJsonable(item, `${path}.$map[${i}][1]`, open),
+        ]),
+      };
+    }
+    if (value instanceof Set)
+      return { $set: [...value].map((item, i) => toJsonable(item, `${path}.$set[${i}]`, open)) };
+    if (ArrayBuffer.isView(value)) {
+      return value instanceof DataView
+        ? [...new Uint8Array(value.buffer)]
+        : Array.from(value as unknown as ArrayLike<number | bigint>, (item) => toJsonable(item, path, open));
+    }
+    if (Array.isArray(value)) return value.map((item, i) => toJsonable(item ?? null, `${path}[${i}]`, open));
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (item !== undefined) out[key] = toJsonable(item, `${path}.${key}`, open);
+    }
+    return out;
+  } finally {
+    open.delete(value);
+  }
+}
 
 /** The flow's shape a run recorded, or undefined when run() was never called on it. */
 export function runShape(run: RunRow): FlowShape | undefined {

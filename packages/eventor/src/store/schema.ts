@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /** One row per run; `recovery` is the current recovery number. The lease marks the live process. */
 export const runs = sqliteTable(
@@ -24,7 +24,11 @@ export const runs = sqliteTable(
     /** Every task of this run with a lower `ord` is finished: where pending() starts reading. */
     openFrom: integer('open_from').notNull().default(0),
   },
-  (t) => [index('runs_started_idx').on(t.startedAt)],
+  (t) => [
+    index('runs_started_idx').on(t.startedAt),
+    // recover/continue without a runId take the latest run of their own flow name
+    index('runs_name_started_idx').on(t.name, t.startedAt),
+  ],
 );
 
 /**
@@ -50,8 +54,10 @@ export const triggers = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.runId, t.recovery, t.sequence, t.event] }),
     index('triggers_unacted_idx').on(t.runId, t.recovery).where(sql`acted = 0`),
-    index('triggers_source_idx')
-      .on(t.runId, t.sourceStep, t.sourceSequence, t.recovery)
+    // `ord` makes it covering and ordered: without it SQLite preferred the primary key (run, recovery)
+    // and scanned the whole recovery's triggers for every task a recovery skips
+    index('triggers_source_ord_idx')
+      .on(t.runId, t.sourceStep, t.sourceSequence, t.recovery, t.ord)
       .where(sql`source_step IS NOT NULL`),
   ],
 );
@@ -72,7 +78,13 @@ export const tasks = sqliteTable(
     recovery: integer('recovery').notNull(),
     status: text('status').notNull(),
     attempts: integer('attempts').notNull().default(0),
+    /** A result stored as JSON, by stores from before results were stored with `resultV8`; read only. */
     result: text('result'),
+    /**
+     * The step's result as `node:v8` serialize wrote it (Date, Map, Set, BigInt, cycles... read back
+     * as they were); null when the step returned undefined or has not succeeded.
+     */
+    resultV8: blob('result_v8', { mode: 'buffer' }),
     error: text('error'),
     skipped: integer('skipped').notNull().default(0),
     createdAt: integer('created_at').notNull(),

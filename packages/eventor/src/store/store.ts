@@ -4,9 +4,10 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { and, asc, desc, eq } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { type MigrationMeta, readMigrationFiles } from 'drizzle-orm/migrator';
 import { FlowError, StoreError } from '../errors.js';
 import type { TaskStatus } from '../model/status.js';
+import { resultBytes } from './result-codec.js';
 import * as schema from './schema.js';
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
@@ -56,6 +57,10 @@ function parseFaultKill(value: string | undefined): { when: 'after' | 'inside'; 
   return match ? { when: match[1] as 'after' | 'inside', at: Number(match[2]) } : undefined;
 }
 
+/** The `busyTimeout` Eventor option's default. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
+const MAX_BUSY_TIMEOUT_MS = 2 ** 31 - 1;
+
 /** Leases held by live Eventor objects of this process, so two objects cannot drive one run. */
 const leasesHeldHere = new Set<string>();
 
@@ -65,6 +70,8 @@ const leasesHeldHere = new Set<string>();
  */
 export class Store {
   readonly path: string;
+  /** How long a write waits for another process's write lock before it fails (the `busyTimeout` option). */
+  readonly busyTimeoutMs: number;
   private readonly sqlite: Database.Database;
   private readonly db: BetterSQLite3Database<typeof schema>;
   private closed = false;
@@ -73,16 +80,21 @@ export class Store {
   private readonly triggerOrds = new Map<string, number>();
   private readonly taskOrds = new Map<string, number>();
 
-  private constructor(path: string, sqlite: Database.Database) {
+  private constructor(path: string, sqlite: Database.Database, busyTimeoutMs: number) {
     this.path = path;
+    this.busyTimeoutMs = busyTimeoutMs;
     this.sqlite = sqlite;
     this.db = drizzle(sqlite, { schema });
     this.stmt = prepareStatements(sqlite);
     this.inTransaction = sqlite.transaction((fn: () => unknown) => fn());
   }
 
-  /** Opens (creating if needed) the store at `path`, applies pending migrations, refuses newer ones. */
-  static open(path: string): Store {
+  /**
+   * Opens (creating if needed) the store at `path`, applies pending migrations, refuses newer ones.
+   * Several processes may open one file at once, a new one included: see {@link applyMigrations}.
+   */
+  static open(path: string, options: { busyTimeoutMs?: number | undefined } = {}): Store {
+    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     let sqlite: Database.Database;
     try {
       sqlite = new Database(path);
@@ -94,15 +106,16 @@ export class Store {
       );
     }
     try {
-      sqlite.pragma('busy_timeout = 5000');
-      if (path !== ':memory:') sqlite.pragma('journal_mode = WAL');
+      // SQLite takes a 32-bit count of milliseconds; anything longer is as good as forever
+      sqlite.pragma(`busy_timeout = ${Math.min(Math.round(busyTimeoutMs), MAX_BUSY_TIMEOUT_MS)}`);
+      if (path !== ':memory:') switchToWal(sqlite, busyTimeoutMs);
       sqlite.pragma('synchronous = NORMAL');
-      refuseNewerSchema(sqlite, path);
-      migrate(drizzle(sqlite), { migrationsFolder: MIGRATIONS_FOLDER });
-      return new Store(path, sqlite);
+      applyMigrations(sqlite, path);
+      return new Store(path, sqlite, busyTimeoutMs);
     } catch (cause) {
       sqlite.close();
       if (cause instanceof StoreError) throw cause;
+      if (isBusy(cause)) throw asStoreError(cause, path, busyTimeoutMs);
       throw new StoreError(
         `Cannot use the store at "${path}": ${(cause as Error).message}. ` +
           `Is it an eventor store file (SQLite), readable and writable? Pass another \`store\` path to start afresh.`,
@@ -161,6 +174,16 @@ export class Store {
     const query = this.db.select().from(schema.runs);
     const filtered = name === undefined ? query : query.where(eq(schema.runs.name, name));
     return filtered.orderBy(desc(schema.runs.startedAt), desc(schema.runs.id)).limit(1).get();
+  }
+
+  /** The flow names the store has runs of, sorted. */
+  flowNames(): string[] {
+    return this.db
+      .selectDistinct({ name: schema.runs.name })
+      .from(schema.runs)
+      .orderBy(asc(schema.runs.name))
+      .all()
+      .map((row) => row.name);
   }
 
   listRuns(): RunRow[] {
@@ -286,7 +309,7 @@ export class Store {
     ord: number;
     status: TaskStatus;
     attempts: number;
-    result: string | null;
+    result: Buffer | null;
     skipped: boolean;
     now: number;
   }): boolean {
@@ -318,7 +341,7 @@ export class Store {
     key: TaskKey,
     status: TaskStatus,
     attempts: number,
-    result: string | null,
+    result: Buffer | null,
     error: string | null,
     now: number,
   ) {
@@ -350,11 +373,24 @@ export class Store {
     return last + 1;
   }
 
-  /** The latest attempt of (step, sequence) in a recovery before `recovery`. */
-  latestEarlierTask(runId: string, step: string, sequence: string, recovery: number) {
-    return this.stmt.latestEarlierTask.get(runId, step, sequence, recovery) as
-      | { status: TaskStatus; result: string | null; attempts: number; recovery: number }
+  /** The latest attempt of (step, sequence) in a recovery before `recovery`, its result as stored bytes. */
+  latestEarlierTask(
+    runId: string,
+    step: string,
+    sequence: string,
+    recovery: number,
+  ): { status: TaskStatus; result: Buffer | null; attempts: number; recovery: number } | undefined {
+    const row = this.stmt.latestEarlierTask.get(runId, step, sequence, recovery) as
+      | {
+          status: TaskStatus;
+          result: string | null;
+          resultV8: Buffer | null;
+          attempts: number;
+          recovery: number;
+        }
       | undefined;
+    if (row === undefined) return undefined;
+    return { status: row.status, result: resultBytes(row), attempts: row.attempts, recovery: row.recovery };
   }
 
   unfinishedTasks(runId: string, recovery: number): TaskRow[] {
@@ -466,7 +502,7 @@ function prepareStatements(db: Database.Database) {
       'SELECT event, sequence FROM triggers WHERE run_id = ? AND recovery = ? AND acted = 0 ORDER BY ord',
     ),
     insertTask: db.prepare(
-      `INSERT OR IGNORE INTO tasks (run_id, step, sequence, recovery, ord, status, attempts, result, skipped, created_at, updated_at)
+      `INSERT OR IGNORE INTO tasks (run_id, step, sequence, recovery, ord, status, attempts, result_v8, skipped, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     taskExists: db
@@ -476,16 +512,16 @@ function prepareStatements(db: Database.Database) {
       'UPDATE tasks SET status = ?, attempts = ?, updated_at = ? WHERE run_id = ? AND ord = ?',
     ),
     finishTask: db.prepare(
-      'UPDATE tasks SET status = ?, attempts = ?, result = ?, error = ?, updated_at = ? WHERE run_id = ? AND ord = ?',
+      'UPDATE tasks SET status = ?, attempts = ?, result_v8 = ?, error = ?, updated_at = ? WHERE run_id = ? AND ord = ?',
     ),
     maxTaskOrd: db.prepare('SELECT max(ord) FROM tasks WHERE run_id = ?').pluck(),
     maxTriggerOrd: db.prepare('SELECT max(ord) FROM triggers WHERE run_id = ?').pluck(),
     latestEarlierTask: db.prepare(
-      `SELECT status, result, attempts, recovery FROM tasks
+      `SELECT status, result, result_v8 AS resultV8, attempts, recovery FROM tasks
        WHERE run_id = ? AND step = ? AND sequence = ? AND recovery < ? ORDER BY recovery DESC LIMIT 1`,
     ),
     unfinishedTasks: db.prepare(
-      `SELECT run_id AS runId, recovery, step, sequence, ord, status, attempts, result, error, skipped,
+      `SELECT run_id AS runId, recovery, step, sequence, ord, status, attempts, result, result_v8 AS resultV8, error, skipped,
               created_at AS createdAt, updated_at AS updatedAt
        FROM tasks WHERE run_id = @runId AND ord >= (SELECT open_from FROM runs WHERE id = @runId)
          AND recovery = @recovery AND status NOT IN ('success', 'failure') ORDER BY ord`,
@@ -528,7 +564,7 @@ function prepareStatements(db: Database.Database) {
  * A failure of SQLite after the store opened (full disk, I/O error, corruption), as a StoreError
  * that names the cause and what to do. Anything else passes through unchanged.
  */
-export function asStoreError(error: unknown, path: string): unknown {
+export function asStoreError(error: unknown, path: string, busyTimeoutMs?: number): unknown {
   if (error instanceof FlowError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return error;
@@ -542,12 +578,99 @@ export function asStoreError(error: unknown, path: string): unknown {
     cause = 'the file is damaged; restore it from a copy, or start afresh with another `store` path';
   } else if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY')) {
     cause = 'the file or its folder is read-only; make them writable';
-  } else if (code === 'SQLITE_BUSY') cause = 'another process held the store locked for too long';
-  else cause = 'SQLite refused the operation';
+  } else if (code.startsWith('SQLITE_BUSY')) {
+    const waited = busyTimeoutMs === undefined ? '' : ` (${formatMs(busyTimeoutMs)})`;
+    cause =
+      `another process held the store's write lock for longer than busyTimeout${waited}; ` +
+      "give the Eventor a longer `busyTimeout` (e.g. '2m'), or make the other process commit sooner";
+  } else cause = 'SQLite refused the operation';
   return new StoreError(`The store at "${path}" failed (${code}: ${message}): ${cause}.`, {
     cause: error,
     code: 'FLOW_STORE_FAILED',
   });
+}
+
+/**
+ * Puts the file in WAL mode. The switch needs a moment of exclusive access, and SQLite does not wait
+ * for it (its busy handler is not called): while another process opening the same new file holds a
+ * lock, it fails at once with SQLITE_BUSY. So it is retried here, for up to busyTimeout. It runs
+ * outside any transaction, since SQLite cannot change the journal mode inside one.
+ */
+function switchToWal(sqlite: Database.Database, busyTimeoutMs: number): void {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+    try {
+      sqlite.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if (!isBusy(error) || Date.now() >= deadline) throw error;
+      Atomics.wait(PAUSE, 0, 0, Math.min(pause, Math.max(1, deadline - Date.now())));
+    }
+  }
+}
+
+/** Something to block on for a few ms (the store's calls are synchronous, as SQLite's own busy wait is). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 && ms % 100 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+const MIGRATIONS_TABLE = '__drizzle_migrations';
+
+/** The migrations this package ships, read once per process. */
+let shippedMigrations: MigrationMeta[] | undefined;
+
+/**
+ * Applies the shipped migrations not yet in the store, as drizzle's `migrate` does (same bookkeeping
+ * table, so either can go on from the other), but under a write lock taken before the applied ones are
+ * read: drizzle reads them first and locks later, so processes opening a new file together all saw an
+ * empty store and all but one failed on `CREATE TABLE`. A store already up to date takes no lock.
+ */
+function applyMigrations(sqlite: Database.Database, path: string): void {
+  shippedMigrations ??= readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER });
+  const migrations = shippedMigrations;
+  const latest = migrations.reduce((max, migration) => Math.max(max, migration.folderMillis), 0);
+  const before = lastAppliedMigration(sqlite);
+  if (before !== null && before >= latest) {
+    refuseNewerSchema(sqlite, path);
+    return;
+  }
+  sqlite.exec('BEGIN IMMEDIATE');
+  try {
+    sqlite.exec(
+      `CREATE TABLE IF NOT EXISTS "${MIGRATIONS_TABLE}" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)`,
+    );
+    refuseNewerSchema(sqlite, path);
+    // read again under the lock: another process may have applied them since the first look
+    const applied = lastAppliedMigration(sqlite);
+    const record = sqlite.prepare(`INSERT INTO "${MIGRATIONS_TABLE}" ("hash", "created_at") VALUES (?, ?)`);
+    for (const migration of migrations) {
+      if (applied !== null && applied >= migration.folderMillis) continue;
+      for (const statement of migration.sql) if (statement.trim() !== '') sqlite.exec(statement);
+      record.run(migration.hash, migration.folderMillis);
+    }
+    sqlite.exec('COMMIT');
+  } catch (error) {
+    if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+/** `created_at` of the latest migration applied to the store, or null for a store without any. */
+function lastAppliedMigration(sqlite: Database.Database): number | null {
+  const hasTable = sqlite
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+    .pluck()
+    .get(MIGRATIONS_TABLE);
+  if (!hasTable) return null;
+  const applied = sqlite.prepare(`SELECT max(created_at) FROM "${MIGRATIONS_TABLE}"`).pluck().get();
+  return applied === null || applied === undefined ? null : Number(applied);
 }
 
 /** Refuses a store whose applied migrations are newer than the ones this package ships. */

@@ -36,3 +36,7 @@ export function returnCyclic() {
 export function throwNullPrototype() {
   throw Object.create(null);
 }
+
+export function returnsFunction() {
+  return () => 1;
+}

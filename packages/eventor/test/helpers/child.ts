@@ -43,7 +43,7 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** A flow running in a child process (test/fixtures-core/child.mjs); killed when the test ends. */
+/** A flow running in a child process (test/fixtures-core/child.mjs, or `script`); killed when the test ends. */
 export class FlowChild {
   readonly process: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -52,9 +52,9 @@ export class FlowChild {
   private stderr = '';
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
-  constructor(args: string[]) {
+  constructor(args: string[], script: string = CHILD_SCRIPT) {
     assertDistIsCurrent();
-    this.process = fork(CHILD_SCRIPT, args, { execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    this.process = fork(script, args, { execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     this.process.stderr?.on('data', (chunk: Buffer) => {
       this.stderr += chunk.toString();
     });

@@ -7,7 +7,7 @@ import { childExecArgv } from './exec-argv.js';
 import { runMessage } from './invocation.js';
 import { followOutput, formatTail } from './lines.js';
 import { USE_PROCESS_GROUPS } from './process-group.js';
-import { type DoneMessage, type FromRunnerMessage, fromRemoteThrown } from './remote.js';
+import { type DoneMessage, doneValue, type FromRunnerMessage, fromRemoteThrown } from './remote.js';
 import type { StepInvocation } from './types.js';
 
 /** After the child exits, how long to wait for its output to drain (a grandchild may hold the pipes). */
@@ -73,7 +73,7 @@ export function runInProcess(invocation: StepInvocation): Promise<unknown> {
       await terminating;
       recordEnded(child, invocation);
       if (signal.aborted) reject(signal.reason);
-      else if (done?.ok) resolve(done.value);
+      else if (done?.ok) resolve(doneValue(done));
       else if (done) reject(fromRemoteThrown(done.error));
       else if (argsError !== undefined) reject(argsError);
       else if (child.pid === undefined) {

@@ -1,5 +1,6 @@
 import { FlowError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { unstorableReason } from '../../store/result-codec.js';
 import { runInStepContext, type StepContext } from '../context.js';
 import { loadExport } from './inline.js';
 import {
@@ -52,7 +53,10 @@ export async function callStep(
   }
 }
 
-/** Sends `done`; a value that cannot be cloned becomes a failure that says so. */
+/**
+ * Sends `done`. A result that cannot be cloned goes back as `unstorable`, with the reason an inline
+ * step returning it gets; anything else that cannot be sent becomes a failure that says so.
+ */
 export function sendDone(
   done: DoneMessage,
   stepName: string,
@@ -62,9 +66,18 @@ export function sendDone(
   try {
     send(done);
   } catch (error) {
+    if (done.ok) {
+      send({
+        type: 'done',
+        id: done.id,
+        ok: true,
+        value: undefined,
+        unstorable: unstorableReason(done.value, error),
+      });
+      return;
+    }
     const reason = new FlowError(
-      `Step "${stepName}" returned a value that cannot be sent back from ${where} ` +
-        `(${(error as Error).message}); return plain data (objects, arrays, strings, numbers).`,
+      `Step "${stepName}" threw a value that cannot be sent back from ${where} (${(error as Error).message}).`,
       { code: 'FLOW_RESULT_NOT_CLONEABLE' },
     );
     send({ type: 'done', id: done.id, ok: false, error: toRemoteError(reason) });

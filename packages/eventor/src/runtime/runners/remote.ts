@@ -2,6 +2,7 @@
  * The messages between the engine and a worker thread or forked child running a module step, and how
  * errors and log fields cross. Loaded by the entry scripts, so it must stay free of heavy imports.
  */
+import { UnstorableResult } from '../../store/result-codec.js';
 
 /** Who the step is, as `currentStep()` reports it on the other side. */
 export interface RemoteIdentity {
@@ -48,9 +49,18 @@ export interface LogMessage {
   msg: string | undefined;
 }
 
+/**
+ * `unstorable`: the step returned a value that cannot cross (a function, a symbol), and why, as
+ * `unstorableReason` says it: the engine fails the step as it fails an inline step returning it.
+ */
 export type DoneMessage =
-  | { type: 'done'; id: number; ok: true; value: unknown }
+  | { type: 'done'; id: number; ok: true; value: unknown; unstorable?: string }
   | { type: 'done'; id: number; ok: false; error: RemoteError };
+
+/** The value a step's `done` carries, as the engine stores it (see store/result-codec.ts). */
+export function doneValue(done: DoneMessage & { ok: true }): unknown {
+  return done.unstorable === undefined ? done.value : new UnstorableResult(done.unstorable);
+}
 
 export type FromRunnerMessage = LogMessage | DoneMessage;
 

@@ -3,7 +3,7 @@ import { KILL_GRACE_MS } from './children.js';
 import { entryPath } from './entry.js';
 import { runMessage } from './invocation.js';
 import { type PooledWorker, WorkerPool } from './pool.js';
-import { type FromRunnerMessage, fromRemoteThrown, toRemoteError } from './remote.js';
+import { doneValue, type FromRunnerMessage, fromRemoteThrown, toRemoteError } from './remote.js';
 import type { StepInvocation } from './types.js';
 
 /** The worker threads every worker step of this process shares. */
@@ -56,7 +56,7 @@ export async function runInWorker(invocation: StepInvocation): Promise<unknown> 
         }
         settle(true, () => {
           if (signal.aborted) reject(signal.reason);
-          else if (message.ok) resolve(message.value);
+          else if (message.ok) resolve(doneValue(message));
           else reject(fromRemoteThrown(message.error));
         });
       },

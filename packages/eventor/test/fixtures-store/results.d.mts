@@ -1,0 +1,1 @@
+export function make(kind: string): unknown;
