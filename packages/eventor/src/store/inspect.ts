@@ -188,13 +188,16 @@ export class StoreReader {
 
   /**
    * The task columns to read. A reader never migrates, so a store no engine of this version has
-   * opened yet lacks `result_v8` (migration 0002): its results are all in `result`, as JSON.
+   * opened yet lacks the columns of later migrations (0002: `result_v8`, `child`): those read as NULL
+   * (its results are all in `result`, as JSON).
    */
   private get taskColumns() {
-    const columns = getTableColumns(schema.tasks);
-    const names = this.sqlite.prepare("SELECT name FROM pragma_table_info('tasks')").pluck().all();
-    if (names.includes('result_v8')) return columns;
-    return { ...columns, resultV8: sql<Buffer | null>`NULL` };
+    const columns: Record<string, unknown> = { ...getTableColumns(schema.tasks) };
+    const present = new Set(this.sqlite.prepare("SELECT name FROM pragma_table_info('tasks')").pluck().all());
+    for (const [key, column] of Object.entries(getTableColumns(schema.tasks))) {
+      if (!present.has(column.name)) columns[key] = sql`NULL`;
+    }
+    return columns as ReturnType<typeof getTableColumns<typeof schema.tasks>>;
   }
 
   /** Events fired in a recovery of a run (optionally in one sequence), in firing order. */
