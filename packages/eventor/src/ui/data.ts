@@ -4,7 +4,13 @@ import { buildGraph, type FlowGraph } from '../cli/graph-render.js';
 import { renderDiagnosis } from '../cli/why.js';
 import type { SerializedError } from '../errors.js';
 import type { FlowShape } from '../model/flow.js';
-import { type RunSummary, runShape, runState, type StoreReader } from '../store/inspect.js';
+import {
+  type RunSummary,
+  type RunsPageQuery,
+  runShape,
+  runState,
+  type StoreReader,
+} from '../store/inspect.js';
 import type { RunRow, TaskRow } from '../store/store.js';
 
 /** Run states a reader sees (runState), for the runs filter. */
@@ -40,30 +46,18 @@ export interface RunsPage {
   runs: RunJson[];
 }
 
-export interface RunsQuery {
-  name?: string;
-  status?: string;
-  offset: number;
-  limit: number;
-}
-
-/** A page of runs, newest first, filtered by a part of the name and by status. */
-export function runsPage(all: readonly RunSummary[], query: RunsQuery, now: number): RunsPage {
-  const name = query.name?.toLowerCase();
-  const matching: RunSummary[] = [];
-  for (let i = all.length - 1; i >= 0; i--) {
-    const run = all[i] as RunSummary;
-    if (name && !run.name.toLowerCase().includes(name) && !run.id.toLowerCase().includes(name)) continue;
-    if (query.status && run.state !== query.status) continue;
-    matching.push(run);
-  }
+/** A page of runs, newest first, filtered by a part of the name (or id) and by status. */
+export function runsPage(reader: StoreReader, query: RunsQuery, now: number): RunsPage {
+  const result = reader.listRunsPage(query);
   return {
-    total: matching.length,
+    total: result.total,
     offset: query.offset,
     limit: query.limit,
-    runs: matching.slice(query.offset, query.offset + query.limit).map((run) => runJson(run, now)),
+    runs: result.runs.map((run) => runJson(run, now)),
   };
 }
+
+export type RunsQuery = RunsPageQuery;
 
 export function runJson(run: RunSummary, now: number): RunJson {
   return {

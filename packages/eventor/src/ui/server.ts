@@ -3,13 +3,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { formatDuration, formatTime } from '../cli/format.js';
-import { type RunSummary, runShape, StoreReader } from '../store/inspect.js';
+import { runShape, StoreReader } from '../store/inspect.js';
 import type { RunRow } from '../store/store.js';
 import {
   RUN_STATES,
   type RunJson,
+  type RunsQuery,
   runDetail,
   runGraph,
   runsPage,
@@ -92,20 +92,16 @@ interface Listener {
 
 class UiApp {
   private readonly reader: StoreReader;
-  /** A second read-only connection, only for PRAGMA data_version (it moves when another connection commits). */
-  private readonly watch: Database.Database;
   private readonly staticDir: string;
   private readonly watchMs: number;
   private readonly listeners = new Set<Listener>();
   private timer: NodeJS.Timeout | undefined;
   private version: number;
-  private runsCache: { version: number; at: number; runs: RunSummary[] } | undefined;
   private readonly svgCache = new Map<string, Promise<string>>();
   private closed = false;
 
   constructor(options: UiOptions) {
     this.reader = StoreReader.open(options.store);
-    this.watch = new Database(options.store, { readonly: true, fileMustExist: true });
     this.version = this.dataVersion();
     this.watchMs = options.watchMs ?? 200;
     const dir = options.staticDir ?? fileURLToPath(new URL('./static/', import.meta.url));
@@ -119,7 +115,6 @@ class UiApp {
     for (const listener of this.listeners) listener.res.end();
     this.listeners.clear();
     this.reader.close();
-    this.watch.close();
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
@@ -224,18 +219,7 @@ class UiApp {
   }
 
   private dataVersion(): number {
-    return this.watch.pragma('data_version', { simple: true }) as number;
-  }
-
-  /** Every run, read again when the store changed (or after 2 s: a run's process may have died). */
-  private allRuns(): RunSummary[] {
-    const version = this.dataVersion();
-    const now = Date.now();
-    const cache = this.runsCache;
-    if (cache && cache.version === version && now - cache.at < 2000) return cache.runs;
-    const runs = this.reader.listRuns();
-    this.runsCache = { version, at: now, runs };
-    return runs;
+    return this.reader.dataVersion();
   }
 
   private runsQuery(q: URLSearchParams) {
@@ -243,18 +227,18 @@ class UiApp {
     if (status !== undefined && !(RUN_STATES as readonly string[]).includes(status)) {
       throw new BadRequest(`status must be one of ${RUN_STATES.join(', ')}; got "${status}".`);
     }
-    const query: { name?: string; status?: string; offset: number; limit: number } = {
+    const query: RunsQuery = {
       offset: wholeNumber(q, 'offset', 0),
       limit: Math.min(wholeNumber(q, 'limit', PAGE_SIZE), MAX_PAGE),
     };
     const name = q.get('name');
     if (name) query.name = name;
-    if (status) query.status = status;
+    if (status) query.state = status;
     return query;
   }
 
   private runsJson(q: URLSearchParams) {
-    return runsPage(this.allRuns(), this.runsQuery(q), Date.now());
+    return runsPage(this.reader, this.runsQuery(q), Date.now());
   }
 
   private tasksJson(run: RunRow, q: URLSearchParams) {
@@ -334,18 +318,18 @@ class UiApp {
 
   private runsHtml(q: URLSearchParams): string {
     const query = this.runsQuery(q);
-    const result = runsPage(this.allRuns(), query, Date.now());
+    const result = runsPage(this.reader, query, Date.now());
     const statusOptions = ['', ...RUN_STATES]
       .map(
         (s) =>
-          `<option value="${s}"${s === (query.status ?? '') ? ' selected' : ''}>${s === '' ? 'any status' : s}</option>`,
+          `<option value="${s}"${s === (query.state ?? '') ? ' selected' : ''}>${s === '' ? 'any status' : s}</option>`,
       )
       .join('');
     const rows = result.runs.map(runRowHtml).join('\n');
     const link = (offset: number, text: string): string => {
       const params = new URLSearchParams();
       if (query.name) params.set('name', query.name);
-      if (query.status) params.set('status', query.status);
+      if (query.state) params.set('status', query.state);
       params.set('offset', String(offset));
       if (query.limit !== PAGE_SIZE) params.set('limit', String(query.limit));
       return `<a href="/?${escapeHtml(params.toString())}">${text}</a>`;
