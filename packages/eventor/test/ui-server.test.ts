@@ -139,7 +139,10 @@ describe('eventor ui server', () => {
     ]);
     expect(detail.recoveries).toEqual([0, 1]);
 
-    const graph = await getJson<{ svg: string }>(ui, `/api/runs/${runId}/graph`);
+    const graphRes = await fetch(new URL(`/api/runs/${runId}/graph`, ui.url));
+    expect(graphRes.headers.get('content-type')).toBe('image/svg+xml; charset=utf-8');
+    expect(graphRes.headers.get('x-shape-key')).toMatch(/^\d+-[0-9a-z]+$/);
+    const graph = { svg: await graphRes.text() };
     expect(graph.svg.startsWith('<svg')).toBe(true);
     expect(graph.svg).toContain('<g id="n_s1" class="node step">');
     expect(graph.svg).toContain('>run_step3</text>');
@@ -200,7 +203,7 @@ describe('eventor ui server', () => {
     expect(filtered.body).toContain(`value="${escaped}"`);
     expect(filtered.body).not.toContain(HOSTILE);
 
-    const graph = await getJson<{ svg: string }>(ui, `/api/runs/${runId}/graph`);
+    const graph = { svg: await (await fetch(new URL(`/api/runs/${runId}/graph`, ui.url))).text() };
     expect(graph.svg).toContain(`>${escaped}</text>`);
     expect(graph.svg).not.toContain('<img');
 

@@ -18,7 +18,7 @@ import {
   tasksOf,
   whyOf,
 } from './data.js';
-import { renderSvg } from './graph.js';
+import { loadViz, renderSvg } from './graph.js';
 import { escapeHtml, notFoundPage, page } from './html.js';
 
 export interface UiOptions {
@@ -57,6 +57,7 @@ class BadRequest extends Error {}
 /** Starts the read-only web view of `options.store`; StoreError when the store cannot be read. */
 export async function startUi(options: UiOptions): Promise<UiServer> {
   const app = new UiApp(options);
+  await loadViz();
   const server = createServer((req, res) => app.handle(req, res));
   server.on('close', () => app.close());
   try {
@@ -71,6 +72,7 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
     app.close();
     throw error;
   }
+  app.warm();
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
@@ -108,6 +110,19 @@ class UiApp {
     this.staticDir = realpathOr(resolve(dir));
   }
 
+  /** Lays out the latest run's flow in the background: it is the page people open first. */
+  warm(): void {
+    setImmediate(() => {
+      if (this.closed) return;
+      try {
+        const run = this.reader.latestRun();
+        if (run) this.svg(run).catch(() => undefined);
+      } catch {
+        // a store that cannot be read shows its error on the first request
+      }
+    });
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -133,7 +148,12 @@ class UiApp {
     const q = url.searchParams;
     if (url.pathname === '/') return this.html(res, this.runsHtml(q));
     if (parts[0] === 'static' && parts.length === 2) return this.static(res, segment(1));
-    if (parts[0] === 'runs' && parts.length === 2) return this.html(res, this.runHtml(this.run(segment(1))));
+    if (parts[0] === 'runs' && parts.length === 2) {
+      const run = this.run(segment(1));
+      // lay the graph out while the page loads its script: the page asks for it next
+      this.svg(run).catch(() => undefined);
+      return this.html(res, this.runHtml(run));
+    }
     if (parts[0] === 'api') {
       if (parts[1] === 'events' && parts.length === 2)
         return this.events(req, res, q.get('run') ?? undefined);
@@ -145,7 +165,7 @@ class UiApp {
           const graph = runGraph(run);
           return this.json(res, runDetail(run, this.reader.tasks(run.id), graph?.graph, Date.now()));
         }
-        if (what === 'graph') return this.json(res, { shapeKey: shapeKey(run), svg: await this.svg(run) });
+        if (what === 'graph') return this.svgResponse(res, run);
         if (what === 'tasks') return this.json(res, this.tasksJson(run, q));
         if (what === 'why') return this.json(res, this.whyJson(run, q));
       }
@@ -185,6 +205,18 @@ class UiApp {
       'x-content-type-options': 'nosniff',
     });
     res.end(body);
+  }
+
+  /** The flow's SVG as it is (no JSON around 1 MB of text); its shape key in a header. */
+  private async svgResponse(res: ServerResponse, run: RunRow): Promise<void> {
+    const svg = await this.svg(run);
+    res.writeHead(200, {
+      'content-type': 'image/svg+xml; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-shape-key': shapeKey(run),
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(svg);
   }
 
   private json(res: ServerResponse, value: unknown): void {
@@ -270,7 +302,8 @@ class UiApp {
   }
 
   private svg(run: RunRow): Promise<string> {
-    const key = `${run.id}\0${shapeKey(run)}`;
+    // runs of the same flow share one layout
+    const key = `${run.name}\0${shapeKey(run)}`;
     let svg = this.svgCache.get(key);
     if (!svg) {
       const graph = runGraph(run);

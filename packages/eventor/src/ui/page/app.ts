@@ -185,11 +185,15 @@ class RunPage {
 
   async start(): Promise<void> {
     await this.refresh();
+    // from the start of the navigation to the graph, tasks and recoveries in the page
+    document.body.dataset.renderMs = String(Math.round(performance.now()));
     document.body.dataset.rendered = 'true';
     live(`/api/events?run=${encodeURIComponent(this.runId)}`, () => this.refresh());
   }
 
   async refresh(): Promise<void> {
+    // the first time, the graph is fetched alongside (its shape cannot be known to be the same yet)
+    const first = this.shapeKey === '' ? this.graph() : undefined;
     const [detail, tasks] = await Promise.all([
       getJson<RunDetail>(this.base),
       getJson<{ tasks: TaskJson[] }>(`${this.base}/tasks`),
@@ -197,7 +201,8 @@ class RunPage {
     this.detail = detail;
     this.tasks = tasks.tasks;
     if (detail.shapeKey !== this.shapeKey) {
-      const graph = await getJson<{ svg: string; shapeKey: string }>(`${this.base}/graph`);
+      let graph = first ? await first : await this.graph();
+      if (graph.shapeKey !== detail.shapeKey) graph = await this.graph();
       const box = document.getElementById('graph');
       if (box) {
         if (graph.svg === '')
@@ -215,6 +220,12 @@ class RunPage {
     this.renderRecoveries();
     if (this.selected !== undefined) await this.renderStep(this.selected);
     document.body.dataset.version = String(Number(document.body.dataset.version ?? '0') + 1);
+  }
+
+  private async graph(): Promise<{ svg: string; shapeKey: string }> {
+    const res = await fetch(`${this.base}/graph`);
+    if (!res.ok) throw new Error(`the graph: ${res.status} ${res.statusText}`);
+    return { svg: await res.text(), shapeKey: res.headers.get('x-shape-key') ?? '' };
   }
 
   private fillOptions(): void {
@@ -357,14 +368,17 @@ class RunPage {
     for (const r of recoveries) {
       let skipped = 0;
       let ran = 0;
-      for (const task of this.tasks) {
-        if (task.recovery !== r) continue;
+      let reran = 0;
+      for (const row of cells.values()) {
+        const task = row.get(r);
+        if (!task) continue;
         if (task.skipped) skipped++;
+        else if (ranBefore(row, r)) reran++;
         else ran++;
       }
-      summary.append(
-        h('th', { class: 'recovery-summary' }, r === 0 ? `ran ${ran}` : `reran ${ran}, skipped ${skipped}`),
-      );
+      const parts = [`ran ${ran}`];
+      if (r > 0) parts.push(`reran ${reran}`, `skipped ${skipped}`);
+      summary.append(h('th', { class: 'recovery-summary' }, parts.join(', ')));
     }
     const head = h(
       'tr',
@@ -385,7 +399,7 @@ class RunPage {
           ...recoveries.map((r) => {
             const task = row.get(r);
             if (!task) return h('td', { class: 'none' }, '—');
-            const word = task.skipped ? 'skipped' : r === 0 ? task.status : `reran: ${task.status}`;
+            const word = task.skipped ? 'skipped' : ranBefore(row, r) ? `reran: ${task.status}` : task.status;
             return h('td', {}, h('span', { class: `status st-${taskState(task)}` }, word));
           }),
         ),
@@ -425,6 +439,12 @@ class RunPage {
     );
     panel.hidden = false;
   }
+}
+
+/** The (step, sequence) had a task in a recovery before `recovery`. */
+function ranBefore(row: Map<number, TaskJson>, recovery: number): boolean {
+  for (const r of row.keys()) if (r < recovery) return true;
+  return false;
 }
 
 const dataEl = document.getElementById('ui-data');
