@@ -186,6 +186,7 @@ describe('eventor ui in a browser', () => {
     await page.goto(ui.url);
     const started = Date.now();
     await page.locator('table.runs a').first().click();
+    await page.waitForURL(`**/runs/${runId}`);
     await page.waitForSelector('body[data-rendered="true"]', { timeout: 20_000 });
     const wallMs = Date.now() - started;
     const renderMs = Number(await page.locator('body').getAttribute('data-render-ms'));
