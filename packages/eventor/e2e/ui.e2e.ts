@@ -142,6 +142,11 @@ describe('eventor ui in a browser', () => {
     await page.evaluate(() => {
       (window as unknown as { marker: number }).marker = 42;
     });
+    // and the runs list, in a second page
+    const list = await open();
+    await list.goto(ui.url);
+    await list.waitForSelector('body[data-live="on"]');
+    expect(await list.locator('table.runs tbody .status').textContent()).toBe('running');
 
     const opened = Date.now();
     run.open();
@@ -150,6 +155,7 @@ describe('eventor ui in a browser', () => {
     await page.waitForSelector('#graph g.step[data-step="last"][data-state="success"]', { timeout: 5000 });
     await run.done;
     await expect.poll(() => page.locator('#run-status').textContent()).toBe('success');
+    await expect.poll(() => list.locator('table.runs tbody .status').textContent()).toBe('success');
     // the same document: no reload happened
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
     expect(tookMs).toBeLessThan(1000);

@@ -43,6 +43,7 @@ export interface UiServer {
 
 const PAGE_SIZE = 50;
 const MAX_PAGE = 500;
+const SVG_CACHE = 16;
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -155,8 +156,7 @@ class UiApp {
       return this.html(res, this.runHtml(run));
     }
     if (parts[0] === 'api') {
-      if (parts[1] === 'events' && parts.length === 2)
-        return this.events(req, res, q.get('run') ?? undefined);
+      if (parts[1] === 'events' && parts.length === 2) return this.events(res, q.get('run') ?? undefined);
       if (parts[1] === 'runs' && parts.length === 2) return this.json(res, this.runsJson(q));
       if (parts[1] === 'runs' && parts.length >= 3) {
         const run = this.run(segment(2));
@@ -309,6 +309,11 @@ class UiApp {
       const graph = runGraph(run);
       if (!graph) return Promise.resolve('');
       svg = renderSvg(graph.graph, run.name);
+      // a large flow's SVG weighs about a megabyte: keep the few most recent
+      if (this.svgCache.size >= SVG_CACHE) {
+        const oldest = this.svgCache.keys().next().value;
+        if (oldest !== undefined) this.svgCache.delete(oldest);
+      }
       this.svgCache.set(key, svg);
       svg.catch(() => this.svgCache.delete(key));
     }
@@ -316,7 +321,7 @@ class UiApp {
   }
 
   /** Server-sent events: `change` whenever the store's data_version moves (checked every watchMs). */
-  private events(req: IncomingMessage, res: ServerResponse, run: string | undefined): void {
+  private events(res: ServerResponse, run: string | undefined): void {
     if (run !== undefined) this.run(run);
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -326,7 +331,7 @@ class UiApp {
     res.write(`retry: 1000\nevent: hello\ndata: ${this.version}\n\n`);
     const listener: Listener = { res, run };
     this.listeners.add(listener);
-    req.on('close', () => {
+    res.on('close', () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0 && this.timer) {
         clearInterval(this.timer);
