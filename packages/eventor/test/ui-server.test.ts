@@ -298,6 +298,13 @@ describe('eventor ui server', () => {
     ]);
     const listed = await getJson<{ runs: Array<{ status: string }> }>(ui, '/api/runs');
     expect(listed.runs[0]?.status).toBe('running');
+    // running and interrupted are both stored as running: the filter tells them apart by the lease
+    const running = await getJson<{ total: number; runs: Array<{ id: string }> }>(
+      ui,
+      '/api/runs?status=running',
+    );
+    expect(running.runs.map((r) => r.id)).toEqual([run.runId]);
+    expect((await getJson<{ total: number }>(ui, '/api/runs?status=interrupted')).total).toBe(0);
 
     const controller = new AbortController();
     onTestFinished(() => controller.abort());
