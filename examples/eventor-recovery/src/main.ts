@@ -58,6 +58,10 @@ export async function main({
   for (const line of summarize(second, recovered)) write(line);
   second.close();
 
+  write('');
+  write('== Look at both recoveries in a browser (read-only; Ctrl-C stops it):');
+  write(`   pnpm --filter @flow/example-eventor-recovery exec eventor ui ${file}`);
+
   return { failed, recovered, store: file };
 }
 

@@ -64,8 +64,9 @@ describe('eventor recovery example', () => {
   it('prints a summary of both runs for a newcomer', async () => {
     const lines: string[] = [];
     const { logger } = memoryLogger();
+    const store = tempStore();
     const { failed, recovered } = await main({
-      store: tempStore(),
+      store,
       logger,
       write: (line) => lines.push(line),
     });
@@ -81,5 +82,6 @@ describe('eventor recovery example', () => {
     expect(text).toMatch(/s1\[3\]\s+skipped: it succeeded before \(result 9\)/);
     expect(text).toMatch(/s2\[3\]\s+ran:\s+result 3/);
     expect(text).toMatch(/s3\[3\]\s+ran:\s+result 3/);
+    expect(lines.at(-1)).toBe(`   pnpm --filter @flow/example-eventor-recovery exec eventor ui ${store}`);
   });
 });

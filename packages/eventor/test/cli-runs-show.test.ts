@@ -236,7 +236,9 @@ describe('eventor command line', () => {
     const unknown = eventor('list', demo);
     expect(unknown.code).toBe(2);
     expect(unknown.stdout).toBe('');
-    expect(unknown.stderr).toContain('eventor: unknown command "list". Commands: runs, show, why, graph.');
+    expect(unknown.stderr).toContain(
+      'eventor: unknown command "list". Commands: runs, show, why, graph, ui.',
+    );
     expect(eventor().code).toBe(2);
     expect(eventor().stderr).toContain('missing command');
 

@@ -2,13 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { StoreError } from '../errors.js';
+import { uiCommand } from '../ui/command.js';
 import { type Command, type Io, LookupError, parseOrUsage, UsageError } from './command.js';
 import { graphCommand } from './graph.js';
 import { runsCommand } from './runs.js';
 import { showCommand } from './show.js';
 import { whyCommand } from './why.js';
 
-const COMMANDS: readonly Command[] = [runsCommand, showCommand, whyCommand, graphCommand];
+const COMMANDS: readonly Command[] = [runsCommand, showCommand, whyCommand, graphCommand, uiCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -43,6 +43,15 @@ export interface DelayInfo {
   fired: boolean;
 }
 
+export interface RunsPageQuery {
+  /** A part of the run's name or id, any case. */
+  name?: string;
+  /** The state a reader sees (runState): running, interrupted, success, failure. */
+  state?: string;
+  offset: number;
+  limit: number;
+}
+
 export interface TaskFilter {
   statuses?: readonly string[];
   steps?: readonly string[];
@@ -107,6 +116,62 @@ export class StoreReader {
 
   /** Every run, oldest first, with the tasks of its current recovery counted. */
   listRuns(): RunSummary[] {
+    const runs = this.db
+      .select()
+      .from(schema.runs)
+      .orderBy(asc(schema.runs.startedAt), asc(schema.runs.id))
+      .all();
+    return this.summarize(runs, false);
+  }
+
+  /**
+   * A page of runs, newest first, whose name or id contains `name` (any case) and whose state is
+   * `state`; counts only the page's tasks, so a store of many runs answers at once.
+   */
+  listRunsPage(query: RunsPageQuery): { total: number; runs: RunSummary[] } {
+    const conditions = [];
+    if (query.name) {
+      const pattern = `%${query.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      conditions.push(
+        sql`(${schema.runs.name} LIKE ${pattern} ESCAPE '\\' OR ${schema.runs.id} LIKE ${pattern} ESCAPE '\\')`,
+      );
+    }
+    // 'running' and 'interrupted' are both stored as running: tell them apart by the lease, in JS
+    const live = query.state === 'running' || query.state === 'interrupted';
+    if (query.state) conditions.push(eq(schema.runs.status, live ? 'running' : query.state));
+    const where = conditions.length > 0 ? and(...conditions) : undefined;
+    const order = [desc(schema.runs.startedAt), desc(schema.runs.id)];
+    if (live) {
+      const rows = this.db
+        .select()
+        .from(schema.runs)
+        .where(where)
+        .orderBy(...order)
+        .all();
+      const matching = rows.filter((run) => runState(run) === query.state);
+      const page = matching.slice(query.offset, query.offset + query.limit);
+      return { total: matching.length, runs: this.summarize(page, true) };
+    }
+    const total = this.db.select({ n: sql<number>`count(*)` }).from(schema.runs).where(where).get()?.n ?? 0;
+    const rows = this.db
+      .select()
+      .from(schema.runs)
+      .where(where)
+      .orderBy(...order)
+      .limit(query.limit)
+      .offset(query.offset)
+      .all();
+    return { total, runs: this.summarize(rows, true) };
+  }
+
+  /** The runs with the tasks and delays of their current recovery counted (only theirs when `only`). */
+  private summarize(runs: RunRow[], only: boolean): RunSummary[] {
+    const ids = runs.map((run) => run.id);
+    if (only && ids.length === 0) return [];
+    const taskJoin = and(
+      eq(schema.runs.id, schema.tasks.runId),
+      eq(schema.runs.recovery, schema.tasks.recovery),
+    );
     const counts = this.db
       .select({
         runId: schema.tasks.runId,
@@ -116,13 +181,13 @@ export class StoreReader {
         pending: sql<number>`sum(CASE WHEN ${schema.tasks.status} NOT IN ('success', 'failure') THEN 1 ELSE 0 END)`,
       })
       .from(schema.tasks)
-      .innerJoin(
-        schema.runs,
-        and(eq(schema.runs.id, schema.tasks.runId), eq(schema.runs.recovery, schema.tasks.recovery)),
-      )
+      .innerJoin(schema.runs, taskJoin)
+      .where(only ? inArray(schema.tasks.runId, ids) : undefined)
       .groupBy(schema.tasks.runId)
       .all();
     const byRun = new Map(counts.map((row) => [row.runId, row]));
+    const delayConditions = [eq(schema.delays.fired, 0)];
+    if (only) delayConditions.push(inArray(schema.delays.runId, ids));
     const delays = this.db
       .select({ runId: schema.delays.runId, pending: sql<number>`count(*)` })
       .from(schema.delays)
@@ -130,27 +195,27 @@ export class StoreReader {
         schema.runs,
         and(eq(schema.runs.id, schema.delays.runId), eq(schema.runs.recovery, schema.delays.recovery)),
       )
-      .where(eq(schema.delays.fired, 0))
+      .where(and(...delayConditions))
       .groupBy(schema.delays.runId)
       .all();
     const delaysByRun = new Map(delays.map((row) => [row.runId, row.pending]));
-    return this.db
-      .select()
-      .from(schema.runs)
-      .orderBy(asc(schema.runs.startedAt), asc(schema.runs.id))
-      .all()
-      .map((run) => {
-        const count = byRun.get(run.id);
-        return {
-          ...run,
-          success: count?.success ?? 0,
-          failure: count?.failure ?? 0,
-          skipped: count?.skipped ?? 0,
-          pending: count?.pending ?? 0,
-          delays: delaysByRun.get(run.id) ?? 0,
-          state: runState(run),
-        };
-      });
+    return runs.map((run) => {
+      const count = byRun.get(run.id);
+      return {
+        ...run,
+        success: count?.success ?? 0,
+        failure: count?.failure ?? 0,
+        skipped: count?.skipped ?? 0,
+        pending: count?.pending ?? 0,
+        delays: delaysByRun.get(run.id) ?? 0,
+        state: runState(run),
+      };
+    });
+  }
+
+  /** SQLite's data_version: it moves whenever another connection commits, so a watcher can poll it cheaply. */
+  dataVersion(): number {
+    return this.sqlite.pragma('data_version', { simple: true }) as number;
   }
 
   getRun(id: string): RunRow | undefined {

@@ -1,0 +1,221 @@
+import { diagnoseStep, type StepDiagnosis } from '../cli/diagnose.js';
+import { stepStates } from '../cli/graph.js';
+import { buildGraph, type FlowGraph } from '../cli/graph-render.js';
+import { renderDiagnosis } from '../cli/why.js';
+import type { SerializedError } from '../errors.js';
+import type { FlowShape } from '../model/flow.js';
+import {
+  type RunSummary,
+  type RunsPageQuery,
+  runShape,
+  runState,
+  type StoreReader,
+} from '../store/inspect.js';
+import type { RunRow, TaskRow } from '../store/store.js';
+
+/** Run states a reader sees (runState), for the runs filter. */
+export const RUN_STATES = ['running', 'interrupted', 'success', 'failure'] as const;
+export const TASK_STATUSES = [
+  'ready',
+  'allocate',
+  'fueled',
+  'active',
+  'success',
+  'failure',
+  'pending',
+  'skipped',
+];
+
+export interface RunJson {
+  id: string;
+  name: string;
+  mode: string;
+  recovery: number;
+  status: string;
+  startedAt: number;
+  endedAt: number | null;
+  durationMs: number | null;
+  tasks: { success: number; failure: number; skipped: number; pending: number };
+  pendingDelays: number;
+}
+
+export interface RunsPage {
+  total: number;
+  offset: number;
+  limit: number;
+  runs: RunJson[];
+}
+
+/** A page of runs, newest first, filtered by a part of the name (or id) and by status. */
+export function runsPage(reader: StoreReader, query: RunsQuery, now: number): RunsPage {
+  const result = reader.listRunsPage(query);
+  return {
+    total: result.total,
+    offset: query.offset,
+    limit: query.limit,
+    runs: result.runs.map((run) => runJson(run, now)),
+  };
+}
+
+export type RunsQuery = RunsPageQuery;
+
+export function runJson(run: RunSummary, now: number): RunJson {
+  return {
+    id: run.id,
+    name: run.name,
+    mode: run.mode,
+    recovery: run.recovery,
+    status: run.state,
+    startedAt: run.startedAt,
+    endedAt: run.endedAt,
+    durationMs: duration(run, run.state, now),
+    tasks: { success: run.success, failure: run.failure, skipped: run.skipped, pending: run.pending },
+    pendingDelays: run.delays,
+  };
+}
+
+function duration(run: RunRow, state: string, now: number): number | null {
+  if (state === 'running') return now - run.startedAt;
+  return run.endedAt === null ? null : run.endedAt - run.startedAt;
+}
+
+export interface StepJson {
+  name: string;
+  /** The graph node's id (the SVG element is `n_<node>`). */
+  node: string;
+  /** What its tasks came to in the latest recovery that ran it (as `eventor graph <runId>`), or none. */
+  state: string;
+}
+
+export interface RunDetail {
+  run: Omit<RunJson, 'tasks' | 'pendingDelays'>;
+  steps: StepJson[];
+  /** Recoveries the run has tasks in, oldest first. */
+  recoveries: number[];
+  /** Changes when the flow's recorded shape does: the page fetches the graph again. */
+  shapeKey: string;
+}
+
+/** A run with its steps' states; the graph of `shape` gives the node ids. */
+export function runDetail(run: RunRow, tasks: readonly TaskRow[], graph: FlowGraph | undefined, now: number) {
+  const state = runState(run);
+  const states = stepStates(tasks);
+  const steps: StepJson[] = (graph?.nodes ?? [])
+    .filter((node) => node.kind === 'step')
+    .map((node) => ({ name: node.name, node: node.id, state: states.get(node.name) ?? 'none' }));
+  const recoveries = [...new Set(tasks.map((task) => task.recovery))].sort((a, b) => a - b);
+  const detail: RunDetail = {
+    run: {
+      id: run.id,
+      name: run.name,
+      mode: run.mode,
+      recovery: run.recovery,
+      status: state,
+      startedAt: run.startedAt,
+      endedAt: run.endedAt,
+      durationMs: duration(run, state, now),
+    },
+    steps,
+    recoveries,
+    shapeKey: shapeKey(run),
+  };
+  return detail;
+}
+
+export function shapeKey(run: RunRow): string {
+  const text = run.shape ?? '';
+  let hash = 0;
+  for (let i = 0; i < text.length; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
+  return `${text.length}-${(hash >>> 0).toString(36)}`;
+}
+
+export function runGraph(run: RunRow): { shape: FlowShape; graph: FlowGraph } | undefined {
+  const shape = runShape(run);
+  return shape ? { shape, graph: buildGraph(shape) } : undefined;
+}
+
+export interface TaskJson {
+  step: string;
+  sequence: string;
+  recovery: number;
+  status: string;
+  skipped: boolean;
+  attempts: number;
+  durationMs: number | null;
+  createdAt: number;
+  updatedAt: number;
+  result?: unknown;
+  error?: SerializedError;
+}
+
+export function taskJson(row: TaskRow): TaskJson {
+  const done = row.status === 'success' || row.status === 'failure';
+  const out: TaskJson = {
+    step: row.step,
+    sequence: row.sequence,
+    recovery: row.recovery,
+    status: row.status,
+    skipped: row.skipped === 1,
+    attempts: row.attempts,
+    durationMs: done && row.skipped === 0 ? row.updatedAt - row.createdAt : null,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+  if (row.result !== null) out.result = parseOr(row.result);
+  if (row.error !== null) {
+    const error = parseOr(row.error);
+    out.error =
+      typeof error === 'object' && error !== null
+        ? (error as SerializedError)
+        : { name: 'Error', message: String(row.error) };
+  }
+  return out;
+}
+
+function parseOr(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export interface TaskQuery {
+  statuses: string[];
+  steps: string[];
+  recovery?: number;
+  sequence?: string;
+}
+
+/** The run's tasks, filtered as `eventor show` filters them (skipped and pending included). */
+export function tasksOf(reader: StoreReader, runId: string, query: TaskQuery): TaskJson[] {
+  const inSql = !query.statuses.includes('skipped');
+  const filter: { statuses: string[]; steps: string[]; recovery?: number } = {
+    statuses: inSql ? query.statuses : [],
+    steps: query.steps,
+  };
+  if (query.recovery !== undefined) filter.recovery = query.recovery;
+  let rows = reader.tasks(runId, filter);
+  if (!inSql) rows = rows.filter((row) => query.statuses.some((status) => hasStatus(row, status)));
+  if (query.sequence !== undefined) rows = rows.filter((row) => row.sequence === query.sequence);
+  return rows.map(taskJson);
+}
+
+function hasStatus(row: TaskRow, status: string): boolean {
+  if (status === 'skipped') return row.skipped === 1;
+  if (status === 'pending') return row.status !== 'success' && row.status !== 'failure';
+  return row.status === status;
+}
+
+/** `eventor why`'s answer for a step: the diagnosis and its text, as the command prints them. */
+export function whyOf(
+  reader: StoreReader,
+  run: RunRow,
+  shape: FlowShape,
+  step: string,
+  sequence: string | undefined,
+  now: number,
+): { diagnosis: StepDiagnosis; text: string } {
+  const diagnosis = diagnoseStep(reader, run, shape, step, sequence);
+  return { diagnosis, text: renderDiagnosis(diagnosis, reader.path, now) };
+}
