@@ -87,6 +87,13 @@ export class Store {
     try {
       sqlite = new Database(path);
     } catch (cause) {
+      const native = nativeModuleProblem(cause);
+      if (native !== undefined) {
+        throw new StoreError(`Cannot open the store at "${path}": ${native}`, {
+          cause,
+          code: 'FLOW_STORE_NATIVE',
+        });
+      }
       throw new StoreError(
         `Cannot open the store at "${path}": ${(cause as Error).message}. ` +
           `Check that the folder exists and is writable, or pass another \`store\` path.`,
@@ -509,6 +516,34 @@ export function asStoreError(error: unknown, path: string): unknown {
     cause: error,
     code: 'FLOW_STORE_FAILED',
   });
+}
+
+/**
+ * better-sqlite3 loads its native module when the first database opens, so a skipped or failed
+ * install build (pnpm and npm no longer run install scripts unless allowed) or a build for another
+ * Node surfaces here, not at import. Says so and how to fix it; undefined for any other error.
+ */
+export function nativeModuleProblem(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : '';
+  const code = (error as { code?: unknown } | null)?.code;
+  let problem: string;
+  if (message.includes('Could not locate the bindings file')) {
+    const build = /→ (.+[\\/]build)[\\/]/.exec(message)?.[1];
+    problem =
+      "better-sqlite3's native module is missing: its install script was skipped or failed " +
+      `(${build === undefined ? 'no better_sqlite3.node was found' : `nothing was built in "${build}"`})`;
+  } else if (code === 'ERR_DLOPEN_FAILED' || message.includes('NODE_MODULE_VERSION')) {
+    const detail = (message.split('\n')[0] ?? '').slice(0, 300).replace(/\.$/, '');
+    problem =
+      `better-sqlite3's native module was built for another Node.js than this one (${process.version}, ` +
+      `${process.platform}-${process.arch}), or is damaged (${detail})`;
+  } else return undefined;
+  return (
+    `${problem}. The store path is not at fault. Build the module: with pnpm, ` +
+    '`pnpm approve-builds better-sqlite3 && pnpm rebuild better-sqlite3`; with npm, allow its install script ' +
+    '(`"allowScripts": { "better-sqlite3": true }` in package.json) and run `npm rebuild better-sqlite3`. ' +
+    'Offline, point node-gyp at the local Node headers first (`export npm_config_nodedir=/usr` when they are in /usr/include/node).'
+  );
 }
 
 /** Refuses a store whose applied migrations are newer than the ones this package ships. */
