@@ -84,7 +84,8 @@ describe('store open without a usable better-sqlite3 native module', () => {
     expect(error.code).toBe('FLOW_STORE_NATIVE');
     expect(error.message).toContain("better-sqlite3's native module is missing");
     expect(error.message).toContain(join(sqlite, 'build'));
-    expect(error.message).toContain('pnpm approve-builds better-sqlite3 && pnpm rebuild better-sqlite3');
+    expect(error.message).toContain('`pnpm approve-builds better-sqlite3`');
+    expect(error.message).toContain('`pnpm rebuild better-sqlite3`');
     expect(error.message).toContain('"allowScripts": { "better-sqlite3": true }');
     expect(error.message).toContain('npm rebuild better-sqlite3');
     expect(error.message).toContain('npm_config_nodedir');
@@ -101,7 +102,7 @@ describe('store open without a usable better-sqlite3 native module', () => {
       expect(error.code).toBe('FLOW_STORE_NATIVE');
       expect(error.message).toContain("better-sqlite3's native module was built for another Node.js");
       expect(error.message).toContain(process.version);
-      expect(error.message).toContain('pnpm approve-builds better-sqlite3 && pnpm rebuild better-sqlite3');
+      expect(error.message).toContain('`pnpm rebuild better-sqlite3` or `npm rebuild better-sqlite3`');
       expect(error.message).not.toContain('writable');
     } finally {
       rmSync(join(sqlite, 'build'), { recursive: true, force: true });

@@ -526,24 +526,28 @@ export function asStoreError(error: unknown, path: string): unknown {
 export function nativeModuleProblem(error: unknown): string | undefined {
   const message = error instanceof Error ? error.message : '';
   const code = (error as { code?: unknown } | null)?.code;
-  let problem: string;
+  const offline =
+    'Offline, point node-gyp at the local Node headers first (`export npm_config_nodedir=/usr` when they are in /usr/include/node).';
   if (message.includes('Could not locate the bindings file')) {
     const build = /→ (.+[\\/]build)[\\/]/.exec(message)?.[1];
-    problem =
+    return (
       "better-sqlite3's native module is missing: its install script was skipped or failed " +
-      `(${build === undefined ? 'no better_sqlite3.node was found' : `nothing was built in "${build}"`})`;
-  } else if (code === 'ERR_DLOPEN_FAILED' || message.includes('NODE_MODULE_VERSION')) {
+      `(${build === undefined ? 'no better_sqlite3.node was found' : `nothing was built in "${build}"`}). ` +
+      'The store path is not at fault. Build the module: with pnpm, `pnpm approve-builds better-sqlite3` ' +
+      '(it approves the build and runs it; if better-sqlite3 was approved already, `pnpm rebuild better-sqlite3`); ' +
+      'with npm, `npm rebuild better-sqlite3`, and `"allowScripts": { "better-sqlite3": true }` in package.json ' +
+      `(or \`npm install-scripts approve better-sqlite3\`) so that later installs build it too. ${offline}`
+    );
+  }
+  if (code === 'ERR_DLOPEN_FAILED' || message.includes('NODE_MODULE_VERSION')) {
     const detail = (message.split('\n')[0] ?? '').slice(0, 300).replace(/\.$/, '');
-    problem =
+    return (
       `better-sqlite3's native module was built for another Node.js than this one (${process.version}, ` +
-      `${process.platform}-${process.arch}), or is damaged (${detail})`;
-  } else return undefined;
-  return (
-    `${problem}. The store path is not at fault. Build the module: with pnpm, ` +
-    '`pnpm approve-builds better-sqlite3 && pnpm rebuild better-sqlite3`; with npm, allow its install script ' +
-    '(`"allowScripts": { "better-sqlite3": true }` in package.json) and run `npm rebuild better-sqlite3`. ' +
-    'Offline, point node-gyp at the local Node headers first (`export npm_config_nodedir=/usr` when they are in /usr/include/node).'
-  );
+      `${process.platform}-${process.arch}), or is damaged (${detail}). The store path is not at fault. ` +
+      `Rebuild the module for this Node: \`pnpm rebuild better-sqlite3\` or \`npm rebuild better-sqlite3\`. ${offline}`
+    );
+  }
+  return undefined;
 }
 
 /** Refuses a store whose applied migrations are newer than the ones this package ships. */
