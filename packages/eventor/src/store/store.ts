@@ -99,6 +99,13 @@ export class Store {
     try {
       sqlite = new Database(path);
     } catch (cause) {
+      const native = nativeModuleProblem(cause);
+      if (native !== undefined) {
+        throw new StoreError(`Cannot open the store at "${path}": ${native}`, {
+          cause,
+          code: 'FLOW_STORE_NATIVE',
+        });
+      }
       throw new StoreError(
         `Cannot open the store at "${path}": ${(cause as Error).message}. ` +
           `Check that the folder exists and is writable, or pass another \`store\` path.`,
@@ -671,6 +678,38 @@ function lastAppliedMigration(sqlite: Database.Database): number | null {
   if (!hasTable) return null;
   const applied = sqlite.prepare(`SELECT max(created_at) FROM "${MIGRATIONS_TABLE}"`).pluck().get();
   return applied === null || applied === undefined ? null : Number(applied);
+}
+
+/**
+ * better-sqlite3 loads its native module when the first database opens, so a skipped or failed
+ * install build (pnpm and npm no longer run install scripts unless allowed) or a build for another
+ * Node surfaces here, not at import. Says so and how to fix it; undefined for any other error.
+ */
+export function nativeModuleProblem(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : '';
+  const code = (error as { code?: unknown } | null)?.code;
+  const offline =
+    'Offline, point node-gyp at the local Node headers first (`export npm_config_nodedir=/usr` when they are in /usr/include/node).';
+  if (message.includes('Could not locate the bindings file')) {
+    const build = /→ (.+[\\/]build)[\\/]/.exec(message)?.[1];
+    return (
+      "better-sqlite3's native module is missing: its install script was skipped or failed " +
+      `(${build === undefined ? 'no better_sqlite3.node was found' : `nothing was built in "${build}"`}). ` +
+      'The store path is not at fault. Build the module: with pnpm, `pnpm approve-builds better-sqlite3` ' +
+      '(it approves the build and runs it; if better-sqlite3 was approved already, `pnpm rebuild better-sqlite3`); ' +
+      'with npm, `npm rebuild better-sqlite3`, and `"allowScripts": { "better-sqlite3": true }` in package.json ' +
+      `(or \`npm install-scripts approve better-sqlite3\`) so that later installs build it too. ${offline}`
+    );
+  }
+  if (code === 'ERR_DLOPEN_FAILED' || message.includes('NODE_MODULE_VERSION')) {
+    const detail = (message.split('\n')[0] ?? '').slice(0, 300).replace(/\.$/, '');
+    return (
+      `better-sqlite3's native module was built for another Node.js than this one (${process.version}, ` +
+      `${process.platform}-${process.arch}), or is damaged (${detail}). The store path is not at fault. ` +
+      `Rebuild the module for this Node: \`pnpm rebuild better-sqlite3\` or \`npm rebuild better-sqlite3\`. ${offline}`
+    );
+  }
+  return undefined;
 }
 
 /** Refuses a store whose applied migrations are newer than the ones this package ships. */
