@@ -71,6 +71,16 @@ export function firstLine(text: string): string {
   return end < 0 ? text : text.slice(0, end);
 }
 
+/**
+ * The first line of a task's error message. A step failure's message starts with the step and the
+ * sequence, which may hold newlines themselves: the cut falls after them, so it keeps the cause.
+ */
+export function errorHeadline(message: string, task: { step: string; sequence: string }): string {
+  const prefix = `Step "${task.step}" failed in sequence "${task.sequence}": `;
+  if (message.startsWith(prefix)) return prefix + firstLine(message.slice(prefix.length));
+  return firstLine(message);
+}
+
 const RESET = '\x1b[0m';
 const STATUS_COLOURS: Record<string, string> = {
   success: '\x1b[32m',

@@ -11,7 +11,15 @@ import {
   positionals,
   UsageError,
 } from './command.js';
-import { firstLine, formatDuration, formatTime, paint, printable, printableJson, table } from './format.js';
+import {
+  errorHeadline,
+  formatDuration,
+  formatTime,
+  paint,
+  printable,
+  printableJson,
+  table,
+} from './format.js';
 
 const STATUSES = ['ready', 'allocate', 'fueled', 'active', 'success', 'failure', 'pending', 'skipped'];
 
@@ -157,9 +165,9 @@ export function errorSummary(row: TaskRow): string {
   if (row.error === null) return '';
   try {
     const error = JSON.parse(row.error) as SerializedError;
-    return firstLine(error.message);
+    return errorHeadline(error.message, row);
   } catch {
-    return firstLine(row.error);
+    return errorHeadline(row.error, row);
   }
 }
 

@@ -12,7 +12,7 @@ import {
   type StepDiagnosis,
   type TaskBrief,
 } from './diagnose.js';
-import { firstLine, formatDelay, formatTime, printable, printableJson, relative } from './format.js';
+import { errorHeadline, formatDelay, formatTime, printable, printableJson, relative } from './format.js';
 
 const HELP = `Usage: eventor why <store> <step> [--sequence S] [--run R] [--json]
 
@@ -133,7 +133,8 @@ class Renderer {
             `  Recovery skipped it: its attempt in recovery ${r.earlier.recovery} ended ${r.earlier.status}.`,
           );
         }
-        if (r.task.status === 'failure' && r.task.error) lines.push(`  Error: ${firstLine(r.task.error)}`);
+        if (r.task.status === 'failure' && r.task.error)
+          lines.push(`  Error: ${errorHeadline(r.task.error, r.task)}`);
         return lines;
       }
       case 'running':
@@ -167,7 +168,7 @@ class Renderer {
       case 'retry':
         return [
           `- Attempt ${r.task.attempts} failed and it waits out the retry backoff before attempt ${r.task.attempts + 1}.`,
-          ...(r.task.error ? [`  Last error: ${firstLine(r.task.error)}`] : []),
+          ...(r.task.error ? [`  Last error: ${errorHeadline(r.task.error, r.task)}`] : []),
         ];
       case 'slot':
         return [
@@ -186,7 +187,9 @@ class Renderer {
           : `- The run stopped on an unhandled failure (run status ${r.runStatus}):`;
         const lines = [head];
         for (const failure of r.failures) {
-          lines.push(`    ${taskName(failure)} failed: ${firstLine(failure.error ?? 'no error recorded')}`);
+          lines.push(
+            `    ${taskName(failure)} failed: ${failure.error ? errorHeadline(failure.error, failure) : 'no error recorded'}`,
+          );
         }
         if (!live) lines.push("  Fix the cause and recover the run (runMode 'recover') to go on.");
         return lines;
