@@ -251,7 +251,9 @@ describe('eventor command line', () => {
     expect(eventor('show', demo, '--status', 'done').stderr).toContain('--status must be one of');
     expect(eventor('show', demo, '--recovery', 'one').code).toBe(2);
     expect(eventor('why', demo).stderr).toContain('eventor why: missing <step>.');
-    expect(eventor('graph', demo, '--format', 'svg').code).toBe(2);
+    const format = eventor('graph', demo, '--format', 'png');
+    expect(format.code).toBe(2);
+    expect(format.stderr).toContain('--format must be one of mermaid, dot, svg, html; got "png"');
   });
 
   it('fails with exit 1 and a clear message on a missing store, without creating it', () => {
