@@ -25,8 +25,8 @@ Each step is coloured by what its tasks came to in the latest recovery that ran 
 task failed, else active if any runs, else waiting (ready / allocate / fueled), else success
 (skipped when recovery skipped all of them). A step without tasks is left white.
 
-svg and html are laid out by Graphviz compiled to WebAssembly, bundled with eventor: nothing else
-needs to be installed.
+svg and html are laid out by Graphviz compiled to WebAssembly (@viz-js/viz, a dependency of eventor):
+nothing else needs to be installed.
 
 Options:
   --format F  mermaid (default): a flowchart for Markdown (GitHub renders it)
