@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as lib from '../src/index.js';
-import { assertBuilt, eventor, eventorOk, tempDir } from './fixtures-cli/cli.js';
+import { assertBuilt, eventor, eventorOk, eventorWith, tempDir } from './fixtures-cli/cli.js';
 import { buildDelayed, buildDemo, buildWaiting } from './fixtures-cli/flows.mjs';
-import { type ParsedGraph, parseDot, parseMermaid } from './fixtures-cli/graph-parse.js';
+import { type ParsedGraph, parseDot, parseMermaid, renderSvg } from './fixtures-cli/graph-parse.js';
 
 beforeAll(() => assertBuilt());
 
@@ -61,14 +61,16 @@ function expectDemoShape(graph: ParsedGraph, shapes: { event: string; step: stri
 
 describe('eventor graph', () => {
   it('prints the latest run as a mermaid flowchart: events, steps, assocs, triggers, the and node', async () => {
-    const { store } = await demoStore(false);
+    const { store, runId } = await demoStore(false);
     const text = eventorOk('graph', store);
     const graph = parseMermaid(text.trimEnd());
     expectDemoShape(graph, { event: 'stadium', step: 'box', op: 'circle' });
-    // without a run id nothing is coloured
-    expect([...graph.nodes.values()].every((n) => n.className === undefined && n.label.length === 1)).toBe(
-      true,
-    );
+    // without a run id the latest run is drawn coloured by status, as `show` prints it
+    expect(graph.byName('s1')).toMatchObject({ className: 'success', label: ['s1', 'success'] });
+    expect(graph.byName('s2')).toMatchObject({ className: 'failure', label: ['s2', 'failure'] });
+    expect(graph.byName('s3')).toMatchObject({ label: ['s3'] });
+    expect(graph.byName('s3').className).toBeUndefined();
+    expect(text).toBe(eventorOk('graph', store, runId));
     const kinds = (from: string, to: string) => graph.between(from, to).map((e) => e.arrow);
     expect(kinds('run_step1', 's1')).toEqual(['-->']);
     expect(kinds('s1', 'done_step1')).toEqual(['==>']);
@@ -92,27 +94,62 @@ describe('eventor graph', () => {
     expect(text).toMatch(/^ {2}classDef skipped fill:#[0-9a-f]{6},stroke:#[0-9a-f]{6}/m);
   });
 
-  it('prints DOT with the same nodes and edges, coloured, that Graphviz renders to SVG', async () => {
+  it('prints DOT with the same nodes and edges, coloured, that Graphviz (wasm) renders to SVG', async () => {
     const { store, runId } = await demoStore(false);
     const text = eventorOk('graph', store, runId, '--format', 'dot');
-    const graph = parseDot(text.trimEnd());
+    const graph = await parseDot(text.trimEnd());
     expectDemoShape(graph, { event: 'ellipse', step: 'box', op: 'circle' });
     expect(graph.byName('s2').attrs).toMatchObject({ fillcolor: '#ffe3e3', label: 's2\nfailure' });
     expect(graph.byName('s3').attrs?.fillcolor).toBe('#ffffff');
     expect(graph.between('done_step1', 'and')[0]?.attrs).toMatchObject({ style: 'dotted' });
 
-    const svg = spawnSync('dot', ['-Tsvg'], { input: text, encoding: 'utf8' });
-    expect(svg.error).toBeUndefined();
-    expect(svg.stderr).toBe('');
-    expect(svg.status).toBe(0);
-    expect(svg.stdout).toContain('<svg');
-    const texts = [...svg.stdout.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    const svg = await renderSvg(text);
+    expect(svg).toContain('<svg');
+    const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
     for (const name of ['s1', 's2', 's3', 'run_step1', 'run_step3', 'done_step2', 'and', 'failure']) {
       expect(texts).toContain(name);
     }
     // one SVG group per node and per edge
-    expect(svg.stdout.match(/class="node"/g)).toHaveLength(graph.nodes.size);
-    expect(svg.stdout.match(/class="edge"/g)).toHaveLength(graph.edges.length);
+    expect(svg.match(/class="node"/g)).toHaveLength(graph.nodes.size);
+    expect(svg.match(/class="edge"/g)).toHaveLength(graph.edges.length);
+  });
+
+  it('writes an SVG itself with --format svg, to stdout or --out, with no Graphviz installed', async () => {
+    const { store } = await demoStore(false);
+    const dir = tempDir();
+    const out = join(dir, 'flow.svg');
+    // PATH without any `dot`: the layout is done by the WebAssembly Graphviz bundled with eventor
+    const noDot = { PATH: dir };
+    expect(eventorOk('graph', store, '--format', 'svg', '--out', out)).toBe('');
+    const svg = readFileSync(out, 'utf8');
+    expect(svg).toMatch(/^<\?xml [^>]*\?>\n<!DOCTYPE svg /);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    const stdout = eventor('graph', store, '--format', 'svg');
+    expect(stdout.code).toBe(0);
+    expect(stdout.stdout).toBe(svg);
+    const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    for (const name of ['s1', 's2', 's3', 'run_step1', 'and', 'failure', 'success'])
+      expect(texts).toContain(name);
+    expect(svg.match(/class="node"/g)).toHaveLength(9);
+    expect(svg.match(/class="edge"/g)).toHaveLength(9);
+    expect(svg).toContain('fill="#ffe3e3"'); // s2 failed
+    expect(
+      eventorWith({ env: noDot }, 'graph', store, '--format', 'svg', '--out', join(dir, 'again.svg')).code,
+    ).toBe(0);
+    expect(readFileSync(join(dir, 'again.svg'), 'utf8')).toBe(svg);
+  });
+
+  it('writes a self-contained HTML page holding the SVG with --format html', async () => {
+    const { store, runId } = await demoStore(false);
+    const html = eventorOk('graph', store, '--format', 'html');
+    expect(html).toMatch(/^<!doctype html>\n<html lang="en">/);
+    expect(html).toContain(`<title>Run ${runId} (demo) · failure</title>`);
+    expect(html).not.toContain('<?xml');
+    expect(html).not.toMatch(/<(script|link|img)\b/); // nothing fetched from elsewhere
+    const svg = html.slice(html.indexOf('<svg'), html.indexOf('</svg>') + '</svg>'.length);
+    expect(svg.match(/class="node"/g)).toHaveLength(9);
+    expect(html).toMatch(/<li><span style="background:#ffe3e3;[^"]*"><\/span>failure<\/li>/);
+    expect(html.trimEnd().endsWith('</html>')).toBe(true);
   });
 
   it('labels delayed assocs with their delay and draws event -> event assocs', async () => {
@@ -122,15 +159,14 @@ describe('eventor graph', () => {
     ev.close();
     for (const format of ['mermaid', 'dot'] as const) {
       const text = eventorOk('graph', store, '--format', format).trimEnd();
-      const graph = format === 'dot' ? parseDot(text) : parseMermaid(text);
+      const graph = format === 'dot' ? await parseDot(text) : parseMermaid(text);
       expect(labels(graph, 'go', 'now')).toEqual([undefined]);
       expect(labels(graph, 'go', 'later')).toEqual(['1h']);
       expect(labels(graph, 'go', 'wake')).toEqual(['30m']);
       expect(graph.between('wake', 'woken')).toHaveLength(1);
       if (format === 'dot') {
-        const rendered = spawnSync('dot', ['-Tsvg'], { input: text, encoding: 'utf8' });
-        expect(rendered.status).toBe(0);
-        for (const name of ['now', 'later', 'woken']) expect(rendered.stdout).toContain(`>${name}</text>`);
+        const rendered = await renderSvg(text);
+        for (const name of ['now', 'later', 'woken']) expect(rendered).toContain(`>${name}</text>`);
       }
     }
   });
@@ -172,10 +208,8 @@ describe('eventor graph', () => {
     const mermaid = parseMermaid(eventorOk('graph', store).trimEnd());
     expect(mermaid.between('start "now"', 'load#1 <raw>')).toHaveLength(1);
     const dotText = eventorOk('graph', store, '--format', 'dot').trimEnd();
-    expect(parseDot(dotText).between('start "now"', 'load#1 <raw>')).toHaveLength(1);
-    const rendered = spawnSync('dot', ['-Tsvg'], { input: dotText, encoding: 'utf8' });
-    expect(rendered.status).toBe(0);
-    expect(rendered.stdout).toContain('load#1 &lt;raw&gt;');
+    expect((await parseDot(dotText)).between('start "now"', 'load#1 <raw>')).toHaveLength(1);
+    expect(await renderSvg(dotText)).toContain('load#1 &lt;raw&gt;');
   });
 
   it('fails with exit 1 on a run that never recorded its shape', () => {

@@ -253,7 +253,9 @@ describe('eventor command line', () => {
     expect(eventor('show', demo, '--status', 'done').stderr).toContain('--status must be one of');
     expect(eventor('show', demo, '--recovery', 'one').code).toBe(2);
     expect(eventor('why', demo).stderr).toContain('eventor why: missing <step>.');
-    expect(eventor('graph', demo, '--format', 'svg').code).toBe(2);
+    const format = eventor('graph', demo, '--format', 'png');
+    expect(format.code).toBe(2);
+    expect(format.stderr).toContain('--format must be one of mermaid, dot, svg, html; got "png"');
   });
 
   it('fails with exit 1 and a clear message on a missing store, without creating it', () => {
@@ -304,4 +306,33 @@ describe('eventor command line', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`No run "r-nope" in the store at "${demo}". Latest runs: ${failedRunId}`);
   });
+});
+
+describe('eventor on a run of 200,000 tasks', () => {
+  it('show prints every task and why explains a step, without spreading the rows into a call', async () => {
+    // 100 steps fanned out from one event, over 2,000 sequences: 200,000 tasks in a few seconds
+    const store = join(tempDir(), 'large.run.db');
+    const ev = new lib.Eventor({ name: 'large', store, logLevel: 'silent' });
+    const go = ev.addEvent('go');
+    const steps = Array.from({ length: 100 }, (_, i) => ev.addStep(`step_${i}`, {}));
+    ev.addStep('never', {});
+    ev.addAssoc(go, steps);
+    for (let sequence = 0; sequence < 2000; sequence++) ev.triggerEvent(go, sequence);
+    const { runId, status } = await ev.run();
+    ev.close();
+    expect(status).toBe('success');
+
+    const lines = eventorOk('show', store).trimEnd().split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^Run ${runId} \\(large\\) · success · .* · 200000 tasks$`));
+    expect(lines).toHaveLength(2 + 200_000);
+    expect(lines[1]).toMatch(
+      /^STEP {5}SEQUENCE {2}RECOVERY {2}STATUS {3}ATTEMPTS {2}DURATION {2}SKIPPED {2}ERROR$/,
+    );
+    expect(lines.at(-1)).toMatch(/^step_\d+ +\d+ +0 {2}success +1 +\d+ms$/);
+
+    // `never` has no task and nothing starts it: why looks at the run's first task among all 200,000
+    const why = eventorOk('why', store, 'never');
+    expect(why).toContain('- No assoc targets never: nothing in the flow starts it.');
+    expect(parseTable(eventorOk('runs', store))[0]).toMatchObject({ RUN: runId, SUCCESS: '200000' });
+  }, 120_000);
 });

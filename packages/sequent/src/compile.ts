@@ -3,8 +3,6 @@ import {
   type Eventor,
   type EventRef,
   type ExprItem,
-  and as exprAnd,
-  or as exprOr,
   type StepConfig,
   type StepOptions,
   type StepRef,
@@ -252,7 +250,7 @@ class Compiler {
       if (needed.has(name)) continue;
       needed.add(name);
       const expr = this.exprs.get(name);
-      if (expr !== undefined) stack.push(...namesIn(expr));
+      if (expr !== undefined) for (const inner of namesIn(expr)) stack.push(inner);
       const mirror = this.mirrors.get(name);
       if (mirror) stack.push(mirror.source);
     }
@@ -275,7 +273,7 @@ class Compiler {
     if (expr === true || expr === false) throw new Error(`internal: constant ${expr} left in an expression`);
     if (expr.op === 'ev') return this.event(expr.name);
     const items = expr.items.map((item) => this.toExpr(item));
-    return expr.op === 'and' ? exprAnd(...items) : exprOr(...items);
+    return { op: expr.op, items }; // what and()/or() build, without spreading a long list into a call
   }
 
   /** Trigger lists for the statuses that something observes (and for `always`, observed or not). */

@@ -214,7 +214,7 @@ export class FlowTree {
     this.checkPlacement(node, requires);
     parent.children.push(node);
     this.byPath.set(path, node);
-    node.requires.push(...requires);
+    for (const requirement of requires) node.requires.push(requirement);
     try {
       this.checkCycles(node);
     } catch (error) {
@@ -230,7 +230,7 @@ export class FlowTree {
     const requires = normalizeRequires(`Step "${node.path}" addRequires`, items, this);
     this.checkPlacement(node, requires);
     const before = node.requires.length;
-    node.requires.push(...requires);
+    for (const requirement of requires) node.requires.push(requirement);
     try {
       this.checkCycles(node);
     } catch (error) {

@@ -19,7 +19,7 @@ export interface Command {
   summary: string;
   /** The full `eventor <name> --help` text. */
   help: string;
-  run(args: string[], io: Io): number;
+  run(args: string[], io: Io): number | Promise<number>;
 }
 
 /** Bad arguments: printed with a pointer to --help, exit code 2. */

@@ -174,7 +174,8 @@ class RunContext {
     if (seen.size === 0) {
       // the sequences the program started the run in: fired by the time this recovery made its first
       // task (the same millisecond counts: what that first pass fired shares its cause's sequence)
-      const firstTask = Math.min(...this.current.map((task) => task.createdAt));
+      let firstTask = Number.POSITIVE_INFINITY;
+      for (const task of this.current) firstTask = Math.min(firstTask, task.createdAt);
       for (const trigger of fired) if (trigger.createdAt <= firstTask) seen.add(trigger.sequence);
     }
     if (seen.size === 0) for (const task of this.tasks) if (task.step === step) seen.add(task.sequence);
@@ -223,7 +224,7 @@ class RunContext {
     const reasons: Reason[] = [];
     const stopped = this.stoppedReason();
     if (stopped) reasons.push(stopped);
-    reasons.push(...this.startReasons(step, sequence));
+    for (const reason of this.startReasons(step, sequence)) reasons.push(reason);
     if (!stopped && !this.live && reasons.every((r) => r.kind !== 'delay' && r.kind !== 'event')) {
       reasons.push({ kind: 'run-ended', runStatus: this.runStatus });
     }

@@ -1,5 +1,9 @@
 /** Plain-text helpers the commands share: tables, durations, times, colours. */
 
+import { formatDuration, pad2, printable, truncate, visibleLength } from '../text.js';
+
+export { formatDuration, printable, printableJson, truncate } from '../text.js';
+
 export type Align = 'left' | 'right';
 
 export interface Column {
@@ -12,9 +16,12 @@ export interface Column {
  * cut (with an ellipsis) so lines fit a terminal; colours in cells do not count towards widths.
  */
 export function table(columns: readonly Column[], rows: ReadonlyArray<readonly string[]>, maxWidth?: number) {
-  const widths = columns.map((column, i) =>
-    Math.max(visibleLength(column.header), ...rows.map((row) => visibleLength(row[i] ?? ''))),
-  );
+  // a loop, not Math.max(...cells): a run's rows are unbounded and a spread of them overflows the stack
+  const widths = columns.map((column) => visibleLength(column.header));
+  for (const row of rows) {
+    for (let i = 0; i < widths.length; i++)
+      widths[i] = Math.max(widths[i] as number, visibleLength(row[i] ?? ''));
+  }
   const line = (cells: readonly string[]) => {
     const parts = columns.map((column, i) => {
       const cell = cells[i] ?? '';
@@ -25,47 +32,9 @@ export function table(columns: readonly Column[], rows: ReadonlyArray<readonly s
     const text = parts.join('  ').trimEnd();
     return maxWidth !== undefined ? truncate(text, maxWidth) : text;
   };
-  return [line(columns.map((column) => column.header)), ...rows.map(line)].join('\n');
-}
-
-const ESC = '\x1b';
-/** SGR colour codes; built from a string because a control character in a regex literal reads as a typo. */
-const ANSI = new RegExp(`${ESC}\\[[0-9;]*m`, 'g');
-const ANSI_AT_START = new RegExp(`^${ESC}\\[[0-9;]*m`);
-
-export function visibleLength(text: string): number {
-  return text.replace(ANSI, '').length;
-}
-
-/** Cuts plain or coloured text to `width` visible characters, ending with '…' when cut. */
-export function truncate(text: string, width: number): string {
-  if (visibleLength(text) <= width) return text;
-  let out = '';
-  let visible = 0;
-  for (let i = 0; i < text.length; ) {
-    const match = text.startsWith(`${ESC}[`, i) ? ANSI_AT_START.exec(text.slice(i)) : null;
-    if (match) {
-      out += match[0];
-      i += match[0].length;
-      continue;
-    }
-    if (visible >= width - 1) break;
-    out += text[i];
-    visible += 1;
-    i += 1;
-  }
-  return `${out}…${text.includes(`${ESC}[`) ? RESET : ''}`;
-}
-
-/** 120ms, 1.2s, 3m05s, 2h03m, 1d02h. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '-';
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1).replace(/\.?0+$/, '')}s`;
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${pad2(seconds % 60)}s`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h${pad2(Math.floor((seconds % 3600) / 60))}m`;
-  return `${Math.floor(seconds / 86_400)}d${pad2(Math.floor((seconds % 86_400) / 3600))}h`;
+  const lines = [line(columns.map((column) => column.header))];
+  for (const row of rows) lines.push(line(row));
+  return lines.join('\n');
 }
 
 /** A delay as written in a flow: '250ms', '10s', '1.5m', '6h', '1d'. */
@@ -102,8 +71,14 @@ export function firstLine(text: string): string {
   return end < 0 ? text : text.slice(0, end);
 }
 
-function pad2(n: number): string {
-  return String(n).padStart(2, '0');
+/**
+ * The first line of a task's error message. A step failure's message starts with the step and the
+ * sequence, which may hold newlines themselves: the cut falls after them, so it keeps the cause.
+ */
+export function errorHeadline(message: string, task: { step: string; sequence: string }): string {
+  const prefix = `Step "${task.step}" failed in sequence "${task.sequence}": `;
+  if (message.startsWith(prefix)) return prefix + firstLine(message.slice(prefix.length));
+  return firstLine(message);
 }
 
 const RESET = '\x1b[0m';
@@ -120,8 +95,8 @@ const STATUS_COLOURS: Record<string, string> = {
   fueled: '\x1b[34m',
 };
 
-/** Colours a status word when `enabled` (stdout is a terminal and NO_COLOR is unset). */
+/** Colours a status word when `enabled` (stdout is a terminal and NO_COLOR is unset); escapes it either way. */
 export function paint(status: string, text: string, enabled: boolean): string {
   const colour = STATUS_COLOURS[status];
-  return enabled && colour ? `${colour}${text}${RESET}` : text;
+  return enabled && colour ? `${colour}${printable(text)}${RESET}` : printable(text);
 }

@@ -1,6 +1,6 @@
 import type { Expr } from '../model/expression.js';
 import type { FlowShape } from '../model/flow.js';
-import { formatDelay } from './format.js';
+import { formatDelay, printable } from './format.js';
 
 /** What a step's tasks came to, for colouring: the worst status among its latest tasks. */
 export type StepState = 'success' | 'skipped' | 'failure' | 'active' | 'waiting';
@@ -91,7 +91,7 @@ export function buildGraph(shape: FlowShape, states?: ReadonlyMap<string, StepSt
   return { nodes, edges };
 }
 
-const STATE_STYLE: Record<StepState, { fill: string; stroke: string }> = {
+export const STATE_STYLE: Record<StepState, { fill: string; stroke: string }> = {
   success: { fill: '#d3f9d8', stroke: '#2b8a3e' },
   skipped: { fill: '#e9ecef', stroke: '#495057' },
   failure: { fill: '#ffe3e3', stroke: '#c92a2a' },
@@ -125,17 +125,18 @@ export function renderMermaid(graph: FlowGraph): string {
   return lines.join('\n');
 }
 
-/** Graphviz DOT text; render with `dot -Tsvg`. */
+/** Graphviz DOT text; `renderSvg` lays it out, or `dot -Tsvg` where Graphviz is installed. */
 export function renderDot(graph: FlowGraph, title = 'flow'): string {
   const lines = [
-    `digraph ${dotString(title)} {`,
+    `digraph ${dotString(printable(title))} {`,
     '  rankdir=LR;',
     '  node [fontname="Helvetica", fontsize=11];',
     '  edge [fontname="Helvetica", fontsize=9];',
   ];
   for (const node of graph.nodes) {
     const attrs: string[] = [];
-    const label = node.name + (node.state ? `\n${node.state}` : '');
+    // the name escaped first, so the only raw newline left is the one before the state
+    const label = printable(node.name) + (node.state ? `\n${node.state}` : '');
     attrs.push(`label=${dotString(label)}`);
     if (node.kind === 'event') attrs.push('shape=ellipse');
     else if (node.kind === 'step') attrs.push('shape=box', 'style="rounded,filled"', 'fillcolor="#ffffff"');
@@ -153,7 +154,7 @@ export function renderDot(graph: FlowGraph, title = 'flow'): string {
   }
   for (const edge of graph.edges) {
     const attrs: string[] = [];
-    if (edge.label !== undefined) attrs.push(`label=${dotString(edge.label)}`);
+    if (edge.label !== undefined) attrs.push(`label=${dotString(printable(edge.label))}`);
     if (edge.kind === 'expr') attrs.push('style=dotted', 'arrowhead=empty');
     if (edge.kind === 'trigger') {
       attrs.push('style=bold');
@@ -167,16 +168,20 @@ export function renderDot(graph: FlowGraph, title = 'flow'): string {
   return lines.join('\n');
 }
 
-/** Mermaid entity codes for the characters that would end or confuse a quoted label. */
+/**
+ * A quoted mermaid label: control characters escaped (so no newline ends the statement), then
+ * entity codes for what would end or confuse the quotes; a backtick would start a markdown string.
+ */
 function mermaidText(text: string): string {
-  return text
+  return printable(text)
     .replace(/#/g, '#35;')
     .replace(/"/g, '#quot;')
     .replace(/</g, '#lt;')
     .replace(/>/g, '#gt;')
-    .replace(/\r?\n/g, ' ');
+    .replace(/`/g, '#96;');
 }
 
+/** A DOT quoted string; `text` is printable already, save for newlines meant as line breaks. */
 function dotString(text: string): string {
   return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, '\\n')}"`;
 }

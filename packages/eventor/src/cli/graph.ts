@@ -1,6 +1,7 @@
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runShape, StoreReader } from '../store/inspect.js';
-import type { TaskRow } from '../store/store.js';
+import { runShape, runState, StoreReader } from '../store/inspect.js';
+import type { RunRow, TaskRow } from '../store/store.js';
 import {
   type Command,
   findRun,
@@ -10,30 +11,39 @@ import {
   positionals,
   UsageError,
 } from './command.js';
-import { buildGraph, renderDot, renderMermaid, type StepState } from './graph-render.js';
+import { buildGraph, type FlowGraph, renderDot, renderMermaid, type StepState } from './graph-render.js';
 
-const FORMATS = ['mermaid', 'dot'];
+const FORMATS = ['mermaid', 'dot', 'svg', 'html'];
 
-const HELP = `Usage: eventor graph <store> [runId] [--format mermaid|dot]
+const HELP = `Usage: eventor graph <store> [runId] [--format mermaid|dot|svg|html] [--out FILE]
 
-Prints the flow's shape as a run recorded it: events (rounded), steps (boxes), and/or nodes of
-expressions (dotted inputs), assocs (event -> step or event, labelled with their delay) and step
-triggers (step -> event, labelled with the status that fires them).
+Draws the flow's shape as a run recorded it (default: the latest run): events (rounded), steps
+(boxes), and/or nodes of expressions (dotted inputs), assocs (event -> step or event, labelled with
+their delay) and step triggers (step -> event, labelled with the status that fires them).
 
-Without runId it draws the latest run's shape, uncoloured. With a runId, each step is coloured by
-what its tasks came to in the latest recovery that ran it: failure if any task failed, else active
-if any runs, else waiting (ready / allocate / fueled), else success (skipped when recovery skipped
-all of them).
+Each step is coloured by what its tasks came to in the latest recovery that ran it: failure if any
+task failed, else active if any runs, else waiting (ready / allocate / fueled), else success
+(skipped when recovery skipped all of them). A step without tasks is left white.
+
+svg and html are laid out by Graphviz compiled to WebAssembly (@viz-js/viz, a dependency of eventor):
+nothing else needs to be installed.
 
 Options:
-  --format F  mermaid (default) or dot; render dot with Graphviz: eventor graph run.db --format dot | dot -Tsvg > flow.svg
-  -h, --help  show this help`;
+  --format F  mermaid (default): a flowchart for Markdown (GitHub renders it)
+              dot: Graphviz's language, for your own tools
+              svg: an image; html: a page holding the image and a legend of the colours
+  --out FILE  write to FILE instead of stdout
+  -h, --help  show this help
+
+Examples:
+  eventor graph run.db --format svg --out flow.svg
+  eventor graph run.db r-20261123T154232Z-21d7f8 --format html --out run.html`;
 
 export const graphCommand: Command = {
   name: 'graph',
-  summary: "draw the flow's events, steps, assocs and expressions (mermaid or dot)",
+  summary: "draw the flow's events, steps, assocs and expressions (mermaid, dot, svg, html)",
   help: HELP,
-  run(args: string[], io: Io): number {
+  async run(args: string[], io: Io): Promise<number> {
     const { values, positionals: given } = parseOrUsage('graph', () =>
       parseArgs({
         args,
@@ -41,6 +51,7 @@ export const graphCommand: Command = {
         strict: true,
         options: {
           format: { type: 'string', short: 'f', default: 'mermaid' },
+          out: { type: 'string', short: 'o' },
           help: { type: 'boolean', short: 'h' },
         },
       }),
@@ -53,27 +64,48 @@ export const graphCommand: Command = {
       string,
       string | undefined,
     ];
-    if (!FORMATS.includes(values.format)) {
-      throw new UsageError(`--format must be mermaid or dot; got "${values.format}"`, 'graph');
+    const format = values.format;
+    if (!FORMATS.includes(format)) {
+      throw new UsageError(`--format must be one of ${FORMATS.join(', ')}; got "${format}"`, 'graph');
     }
     const reader = StoreReader.open(storePath);
+    let graph: FlowGraph;
+    let run: RunRow;
     try {
-      const run = findRun(reader, runId);
+      run = findRun(reader, runId);
       const shape = runShape(run);
       if (!shape) {
         throw new LookupError(
           `Run "${run.id}" has no recorded shape: run() was never called on it, so its flow is unknown.`,
         );
       }
-      const states = runId === undefined ? undefined : stepStates(reader.tasks(run.id));
-      const graph = buildGraph(shape, states);
-      io.out(values.format === 'dot' ? renderDot(graph, run.name) : renderMermaid(graph));
-      return 0;
+      graph = buildGraph(shape, stepStates(reader.tasks(run.id)));
     } finally {
       reader.close();
     }
+    const text = await render(graph, run, format);
+    if (values.out === undefined) io.out(text);
+    else {
+      try {
+        writeFileSync(values.out, `${text}\n`);
+      } catch (error) {
+        throw new LookupError(`Cannot write the graph to "${values.out}": ${(error as Error).message}`);
+      }
+    }
+    return 0;
   },
 };
+
+async function render(graph: FlowGraph, run: RunRow, format: string): Promise<string> {
+  if (format === 'mermaid') return renderMermaid(graph);
+  const dot = renderDot(graph, run.name);
+  if (format === 'dot') return dot;
+  const { htmlPage, renderSvg } = await import('./graph-svg.js');
+  const svg = await renderSvg(dot);
+  if (format === 'svg') return svg.trimEnd();
+  const states = graph.nodes.flatMap((node) => (node.state ? [node.state] : []));
+  return htmlPage(svg, `Run ${run.id} (${run.name}) · ${runState(run)}`, states);
+}
 
 const RANK: Record<StepState, number> = { failure: 4, active: 3, waiting: 2, success: 1, skipped: 0 };
 

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { StoreError } from '../errors.js';
+import { printable } from '../text.js';
 import { uiCommand } from '../ui/command.js';
 import { type Command, type Io, LookupError, parseOrUsage, UsageError } from './command.js';
 import { graphCommand } from './graph.js';
@@ -22,7 +23,8 @@ function mainHelp(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `eventor <command> --help` for its arguments. Exit codes: 0 ok, 1 the store or what was',
-    'asked for is not there, 2 bad arguments.',
+    'asked for is not there, 2 bad arguments. Control characters in names, sequences and errors are',
+    'shown escaped (\\x1b, \\n), so none reaches the terminal raw.',
     '',
     'Options:',
     '  -h, --help     show this help',
@@ -31,7 +33,7 @@ function mainHelp(): string {
 }
 
 /** Runs the command line `args` (without node and the script); returns the exit code. */
-function main(args: string[], io: Io): number {
+async function main(args: string[], io: Io): Promise<number> {
   try {
     const first = args[0];
     if (first === undefined || first.startsWith('-')) {
@@ -61,16 +63,19 @@ function main(args: string[], io: Io): number {
     }
     const command = COMMANDS.find((c) => c.name === first);
     if (!command) throw new UsageError(`unknown command "${first}"`);
-    return command.run(args.slice(1), io);
+    return await command.run(args.slice(1), io);
   } catch (error) {
     if (error instanceof UsageError) {
       const where = error.command ? `eventor ${error.command}` : 'eventor';
       const known = error.command ? '' : ` Commands: ${COMMANDS.map((c) => c.name).join(', ')}.`;
-      io.err(`${where}: ${error.message.replace(/\.$/, '')}.${known}\nRun \`${where} --help\` for usage.`);
+      io.err(
+        `${where}: ${printable(error.message.replace(/\.$/, ''))}.${known}\nRun \`${where} --help\` for usage.`,
+      );
       return 2;
     }
     if (error instanceof StoreError || error instanceof LookupError) {
-      io.err(`eventor: ${error.message}`);
+      // the message quotes names read from the store or typed by the user: escape what a terminal acts on
+      io.err(`eventor: ${printable(error.message)}`);
       return 1;
     }
     throw error;
@@ -103,4 +108,4 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-process.exitCode = main(process.argv.slice(2), processIo());
+process.exitCode = await main(process.argv.slice(2), processIo());

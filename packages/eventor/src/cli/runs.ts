@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { type RunSummary, StoreReader } from '../store/inspect.js';
 import { type Command, type Io, parseOrUsage, positionals } from './command.js';
-import { formatDuration, formatTime, paint, table } from './format.js';
+import { formatDuration, formatTime, paint, printable, printableJson, table } from './format.js';
 
 const HELP = `Usage: eventor runs <store> [--json]
 
@@ -37,7 +37,7 @@ export const runsCommand: Command = {
       const runs = reader.listRuns();
       if (values.json) {
         io.out(
-          JSON.stringify(
+          printableJson(
             runs.map((run) => ({
               id: run.id,
               name: run.name,
@@ -55,14 +55,12 @@ export const runsCommand: Command = {
               },
               pendingDelays: run.delays,
             })),
-            null,
-            2,
           ),
         );
         return 0;
       }
       if (runs.length === 0) {
-        io.out(`No runs in ${storePath}.`);
+        io.out(`No runs in ${printable(storePath)}.`);
         return 0;
       }
       io.out(
@@ -82,9 +80,9 @@ export const runsCommand: Command = {
             { header: 'DELAYS', align: 'right' },
           ],
           runs.map((run) => [
-            run.id,
-            run.name,
-            run.mode,
+            printable(run.id),
+            printable(run.name),
+            printable(run.mode),
             String(run.recovery),
             paint(run.state, run.state, io.color),
             formatTime(run.startedAt),

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { SerializedError } from '../errors.js';
 import { describeChange } from '../model/definition-changes.js';
 import { resultAsJson, runDefinitionChanges, runState, StoreReader } from '../store/inspect.js';
-import type { TaskRow } from '../store/store.js';
+import type { RunRow, TaskRow } from '../store/store.js';
 import {
   type Command,
   findRun,
@@ -12,7 +12,15 @@ import {
   positionals,
   UsageError,
 } from './command.js';
-import { firstLine, formatDuration, formatTime, paint, table } from './format.js';
+import {
+  errorHeadline,
+  formatDuration,
+  formatTime,
+  paint,
+  printable,
+  printableJson,
+  table,
+} from './format.js';
 
 const STATUSES = ['ready', 'allocate', 'fueled', 'active', 'success', 'failure', 'pending', 'skipped'];
 
@@ -20,9 +28,7 @@ const HELP = `Usage: eventor show <store> [runId] [--status S]... [--step NAME].
 
 Prints the tasks of a run (default: the latest run), every recovery, oldest first: step, sequence,
 recovery, status, attempts, duration (from the task's creation to its last change, waiting for
-resources included), whether recovery skipped it, and the first line of its error. Without filters,
-before them, each time the run was taken up with a changed definition: the steps, events and assocs
-added, removed or changed.
+resources included), whether recovery skipped it, and the first line of its error.
 
 Options:
   --status S     only tasks with this status: ${STATUSES.join(', ')}
@@ -90,52 +96,58 @@ export const showCommand: Command = {
       let rows = reader.tasks(run.id, { statuses: inSql ? statuses : [], steps: values.step, recovery });
       if (!inSql) rows = rows.filter((row) => statuses.some((status) => hasStatus(row, status)));
       if (values.json) {
-        io.out(JSON.stringify(rows.map(toJson), null, 2));
+        io.out(printableJson(rows.map(toJson)));
         return 0;
       }
-      const state = runState(run);
       const filtered = values.status !== undefined || values.step !== undefined || recovery !== undefined;
-      io.out(
-        `Run ${run.id} (${run.name}) · ${paint(state, state, io.color)} · recovery ${run.recovery} · ` +
-          `started ${formatTime(run.startedAt)} · ${rows.length} task${rows.length === 1 ? '' : 's'}` +
-          (filtered ? ' matching' : ''),
-      );
+      io.out(headline(run, rows.length, filtered, io));
       for (const record of filtered ? [] : runDefinitionChanges(run)) {
         io.out(`Definition changed in recovery ${record.recovery} (${formatTime(record.at)}):`);
-        for (const change of record.changes) io.out(`  ${describeChange(change)}`);
+        for (const change of record.changes) io.out(`  ${printable(describeChange(change))}`);
       }
-      if (rows.length === 0) return 0;
-      io.out(
-        table(
-          [
-            { header: 'STEP' },
-            { header: 'SEQUENCE' },
-            { header: 'RECOVERY', align: 'right' },
-            { header: 'STATUS' },
-            { header: 'ATTEMPTS', align: 'right' },
-            { header: 'DURATION', align: 'right' },
-            { header: 'SKIPPED' },
-            { header: 'ERROR' },
-          ],
-          rows.map((row) => [
-            row.step,
-            row.sequence,
-            String(row.recovery),
-            paint(row.skipped ? 'skipped' : row.status, row.status, io.color),
-            String(row.attempts),
-            taskDuration(row, io.now),
-            row.skipped ? 'yes' : '',
-            errorSummary(row),
-          ]),
-          io.isTTY ? io.columns : undefined,
-        ),
-      );
+      if (rows.length > 0) io.out(taskTable(rows, io));
       return 0;
     } finally {
       reader.close();
     }
   },
 };
+
+/** Run <id> (<name>) · <status> · recovery N · started <time> · N tasks [matching]. */
+function headline(run: RunRow, count: number, filtered: boolean, io: Io): string {
+  const state = runState(run);
+  return (
+    `Run ${printable(run.id)} (${printable(run.name)}) · ${paint(state, state, io.color)} · recovery ${run.recovery} · ` +
+    `started ${formatTime(run.startedAt)} · ${count} task${count === 1 ? '' : 's'}` +
+    (filtered ? ' matching' : '')
+  );
+}
+
+function taskTable(rows: readonly TaskRow[], io: Io): string {
+  return table(
+    [
+      { header: 'STEP' },
+      { header: 'SEQUENCE' },
+      { header: 'RECOVERY', align: 'right' },
+      { header: 'STATUS' },
+      { header: 'ATTEMPTS', align: 'right' },
+      { header: 'DURATION', align: 'right' },
+      { header: 'SKIPPED' },
+      { header: 'ERROR' },
+    ],
+    rows.map((row) => [
+      printable(row.step),
+      printable(row.sequence),
+      String(row.recovery),
+      paint(row.skipped ? 'skipped' : row.status, row.status, io.color),
+      String(row.attempts),
+      taskDuration(row, io.now),
+      row.skipped ? 'yes' : '',
+      printable(errorSummary(row)),
+    ]),
+    io.isTTY ? io.columns : undefined,
+  );
+}
 
 function hasStatus(row: TaskRow, status: string): boolean {
   if (status === 'skipped') return row.skipped === 1;
@@ -158,9 +170,9 @@ export function errorSummary(row: TaskRow): string {
   if (row.error === null) return '';
   try {
     const error = JSON.parse(row.error) as SerializedError;
-    return firstLine(error.message);
+    return errorHeadline(error.message, row);
   } catch {
-    return firstLine(row.error);
+    return errorHeadline(row.error, row);
   }
 }
 

@@ -12,7 +12,7 @@ import {
   type StepDiagnosis,
   type TaskBrief,
 } from './diagnose.js';
-import { firstLine, formatDelay, formatTime, relative } from './format.js';
+import { errorHeadline, formatDelay, formatTime, printable, printableJson, relative } from './format.js';
 
 const HELP = `Usage: eventor why <store> <step> [--sequence S] [--run R] [--json]
 
@@ -71,7 +71,7 @@ export const whyCommand: Command = {
         );
       }
       const diagnosis = diagnoseStep(reader, run, shape, step, values.sequence);
-      if (values.json) io.out(JSON.stringify(diagnosis, null, 2));
+      if (values.json) io.out(printableJson(diagnosis));
       else io.out(renderDiagnosis(diagnosis, storePath, io.now));
       return 0;
     } finally {
@@ -89,7 +89,7 @@ export function renderDiagnosis(d: StepDiagnosis, storePath: string, now: number
   for (const seq of d.sequences) {
     out.push('');
     out.push(`${task(d.step, seq.sequence)}: ${headline(seq)}`);
-    for (const reason of seq.reasons) out.push(...render.reason(reason, d, seq).map((line) => `  ${line}`));
+    for (const reason of seq.reasons) append(out, render.reason(reason, d, seq), '  ');
     if (seq.verdict === 'not-started' && seq.earlier) {
       const e = seq.earlier;
       out.push(`  - In recovery ${e.recovery} it ended ${describeStatus(e)}.`);
@@ -99,7 +99,8 @@ export function renderDiagnosis(d: StepDiagnosis, storePath: string, now: number
     out.push('');
     out.push(`… and ${d.moreSequences} more sequence(s); pass --sequence S to explain one of them.`);
   }
-  return out.join('\n');
+  // names, sequences and error texts come from the store: no line reaches the terminal raw
+  return out.map(printable).join('\n');
 }
 
 function headline(seq: SequenceDiagnosis): string {
@@ -132,7 +133,8 @@ class Renderer {
             `  Recovery skipped it: its attempt in recovery ${r.earlier.recovery} ended ${r.earlier.status}.`,
           );
         }
-        if (r.task.status === 'failure' && r.task.error) lines.push(`  Error: ${firstLine(r.task.error)}`);
+        if (r.task.status === 'failure' && r.task.error)
+          lines.push(`  Error: ${errorHeadline(r.task.error, r.task)}`);
         return lines;
       }
       case 'running':
@@ -166,7 +168,7 @@ class Renderer {
       case 'retry':
         return [
           `- Attempt ${r.task.attempts} failed and it waits out the retry backoff before attempt ${r.task.attempts + 1}.`,
-          ...(r.task.error ? [`  Last error: ${firstLine(r.task.error)}`] : []),
+          ...(r.task.error ? [`  Last error: ${errorHeadline(r.task.error, r.task)}`] : []),
         ];
       case 'slot':
         return [
@@ -185,7 +187,9 @@ class Renderer {
           : `- The run stopped on an unhandled failure (run status ${r.runStatus}):`;
         const lines = [head];
         for (const failure of r.failures) {
-          lines.push(`    ${taskName(failure)} failed: ${firstLine(failure.error ?? 'no error recorded')}`);
+          lines.push(
+            `    ${taskName(failure)} failed: ${failure.error ? errorHeadline(failure.error, failure) : 'no error recorded'}`,
+          );
         }
         if (!live) lines.push("  Fix the cause and recover the run (runMode 'recover') to go on.");
         return lines;
@@ -228,16 +232,16 @@ class Renderer {
     const lines: string[] = [];
     if (state.expr) {
       lines.push(`${state.event} = ${formatExprState(state.expr)} is false:`);
-      lines.push(...exprLines(state.expr).map((line) => `  ${line}`));
+      append(lines, exprLines(state.expr), '  ');
       for (const input of state.inputs ?? []) {
         const sub = this.event(input, d, sequence);
         if (sub.length > 0) {
           lines.push(`${input.event} has not fired:`);
-          lines.push(...sub.map((line) => `  ${line}`));
+          append(lines, sub, '  ');
         }
       }
     }
-    for (const source of state.sources ?? []) lines.push(...this.source(source, state.event, d, sequence));
+    for (const source of state.sources ?? []) append(lines, this.source(source, state.event, d, sequence));
     return lines;
   }
 
@@ -267,22 +271,26 @@ class Renderer {
           return [`an assoc from ${source.event} fires it${delay}; ${source.event} fired.`];
         }
         const lines = [`an assoc from ${source.event} fires it${delay}; ${source.event} has not fired.`];
-        if (source.upstream)
-          lines.push(...this.event(source.upstream, d, sequence).map((line) => `  ${line}`));
+        if (source.upstream) append(lines, this.event(source.upstream, d, sequence), '  ');
         return lines;
       }
     }
   }
 }
 
+/** Adds `lines` to `into`, indented: a loop, since a spread of a long list into push() overflows the stack. */
+function append(into: string[], lines: readonly string[], indent = ''): void {
+  for (const line of lines) into.push(indent + line);
+}
+
 function exprLines(expr: ExprState): string[] {
   if (expr.op === 'event') return [`${mark(expr.value)} ${expr.name} ${expr.value ? 'fired' : 'not fired'}`];
   const lines: string[] = [];
   for (const item of expr.items) {
-    if (item.op === 'event') lines.push(...exprLines(item));
+    if (item.op === 'event') append(lines, exprLines(item));
     else {
       lines.push(`${mark(item.value)} ${item.op}(…) is ${item.value}:`);
-      lines.push(...exprLines(item).map((line) => `  ${line}`));
+      append(lines, exprLines(item), '  ');
     }
   }
   return lines;

@@ -1,4 +1,4 @@
-import { formatDuration, truncate } from '../cli/format.js';
+import { formatDuration, printable, truncate } from '../text.js';
 import type { ProgressNode, ProgressState, Totals } from './state.js';
 
 export interface FrameOptions {
@@ -28,8 +28,8 @@ export function renderFrame(state: ProgressState, options: FrameOptions): string
   // counts first: on a narrow terminal the cut falls on the run id, not on what changes
   const recovery = state.recovery > 0 ? ` (recovery ${state.recovery})` : '';
   const head = state.outcome
-    ? `${outcomeWord(state.outcome.status, paint)} in ${formatDuration(elapsed)} · ${countsText(totals, paint)} · run ${state.runId}${recovery}`
-    : `${paint(BOLD, formatDuration(elapsed))} · ${countsText(totals, paint)} · run ${state.runId}${recovery}`;
+    ? `${outcomeWord(state.outcome.status, paint)} in ${formatDuration(elapsed)} · ${countsText(totals, paint)} · run ${printable(state.runId)}${recovery}`
+    : `${paint(BOLD, formatDuration(elapsed))} · ${countsText(totals, paint)} · run ${printable(state.runId)}${recovery}`;
   const lines = [head];
 
   const rows = state.rows();
@@ -58,7 +58,7 @@ export function renderFrame(state: ProgressState, options: FrameOptions): string
     else icon = paint(DIM, '·');
     const parts = [countsText(sum, paint, 'waiting')];
     if (sum.running > 0 && sum.since !== undefined) parts.push(formatDuration(options.now - sum.since));
-    lines.push(`${'  '.repeat(row.depth + 1)}${icon} ${row.label}  ${parts.join(' · ')}`);
+    lines.push(`${'  '.repeat(row.depth + 1)}${icon} ${printable(row.label)}  ${parts.join(' · ')}`);
   }
   if (shown.length < rows.length) {
     const hidden = rows.length - shown.length;
@@ -74,16 +74,16 @@ export function taskLine(
   now: number,
 ): string {
   const what = task.skipped ? 'skipped (success)' : task.status;
-  return `[progress] ${task.step}[${task.sequence}] ${what} · ${countsText(state.totals(), plain)} · ${formatDuration(now - state.startedAt)}`;
+  return `[progress] ${printable(task.step)}[${printable(task.sequence)}] ${what} · ${countsText(state.totals(), plain)} · ${formatDuration(now - state.startedAt)}`;
 }
 
 export function startLine(state: ProgressState, steps: number): string {
-  return `[progress] run ${state.runId}${state.recovery > 0 ? ` (recovery ${state.recovery})` : ''} started: ${steps} step${steps === 1 ? '' : 's'}`;
+  return `[progress] run ${printable(state.runId)}${state.recovery > 0 ? ` (recovery ${state.recovery})` : ''} started: ${steps} step${steps === 1 ? '' : 's'}`;
 }
 
 export function endLine(state: ProgressState, now: number): string {
   const status = state.outcome?.status ?? 'ended';
-  return `[progress] run ${state.runId} ${status} in ${formatDuration((state.endedAt ?? now) - state.startedAt)} · ${countsText(state.totals(), plain)}`;
+  return `[progress] run ${printable(state.runId)} ${printable(status)} in ${formatDuration((state.endedAt ?? now) - state.startedAt)} · ${countsText(state.totals(), plain)}`;
 }
 
 function plain(_code: string, text: string): string {
@@ -106,5 +106,5 @@ function countsText(
 function outcomeWord(status: string, paint: (code: string, text: string) => string): string {
   if (status === 'success') return paint(GREEN, 'succeeded');
   if (status === 'failure') return paint(RED, 'failed');
-  return paint(YELLOW, status);
+  return paint(YELLOW, printable(status));
 }

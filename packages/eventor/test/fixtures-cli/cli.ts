@@ -42,10 +42,16 @@ function newestMtime(dir: string): number {
 
 /** Runs `eventor ...args` to completion (synchronously: a flow in this process may be paused meanwhile). */
 export function eventor(...args: string[]): CliResult {
+  return eventorWith({}, ...args);
+}
+
+/** eventor() with environment variables added (or replaced, e.g. PATH). */
+export function eventorWith(options: { env?: Record<string, string> }, ...args: string[]): CliResult {
   const result = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
     timeout: 20_000,
+    maxBuffer: 512 * 1024 * 1024, // `show` of a 200,000-task run prints megabytes
   });
   if (result.error) throw result.error;
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };

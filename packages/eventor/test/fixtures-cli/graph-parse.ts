@@ -1,5 +1,7 @@
 /** Reads the mermaid and DOT text `eventor graph` prints back into nodes and edges, for assertions. */
 
+import { instance, type Viz } from '@viz-js/viz';
+
 export interface ParsedNode {
   id: string;
   shape: string;
@@ -80,51 +82,59 @@ function unescapeMermaid(text: string): string {
     .replace(/#35;/g, '#');
 }
 
-const DOT_NODE = /^\s*(\w+) \[(.*)\];$/;
-const DOT_EDGE = /^\s*(\w+) -> (\w+)(?: \[(.*)\])?;$/;
-
-export function parseDot(text: string): ParsedGraph {
-  const lines = text.split('\n');
-  if (!/^digraph "(?:[^"\\]|\\.)*" \{$/.test(lines[0] ?? '') || lines.at(-1) !== '}') {
-    throw new Error(`not a DOT digraph:\n${text}`);
+/**
+ * Parses DOT with Graphviz itself (compiled to WebAssembly: no `dot` program needed), so text that
+ * Graphviz would refuse fails here; the nodes and edges come from its json0 output.
+ */
+export async function parseDot(text: string): Promise<ParsedGraph> {
+  const viz = await vizInstance();
+  const result = viz.render(text, { format: 'json0' });
+  if (result.status !== 'success') {
+    throw new Error(`Graphviz refused the DOT: ${result.errors.map((e) => e.message).join('; ')}\n${text}`);
   }
+  const json = JSON.parse(result.output) as {
+    objects?: Array<Record<string, string | number>>;
+    edges?: Array<Record<string, string | number>>;
+  };
   const nodes = new Map<string, ParsedNode>();
-  const edges: ParsedEdge[] = [];
-  for (const line of lines.slice(1, -1)) {
-    if (/^\s*(rankdir=|node \[|edge \[)/.test(line)) continue;
-    let match = DOT_EDGE.exec(line);
-    if (match) {
-      const attrs = parseAttrs(match[3] ?? '');
-      const edge: ParsedEdge = { from: match[1] as string, to: match[2] as string, attrs };
-      if (attrs.label !== undefined) edge.label = attrs.label;
-      edges.push(edge);
-      continue;
-    }
-    match = DOT_NODE.exec(line);
-    if (match) {
-      const attrs = parseAttrs(match[2] as string);
-      nodes.set(match[1] as string, {
-        id: match[1] as string,
-        shape: attrs.shape ?? '',
-        label: (attrs.label ?? '').split('\n'),
-        attrs,
-      });
-      continue;
-    }
-    throw new Error(`unexpected DOT line: ${line}`);
+  const ids: string[] = [];
+  for (const object of json.objects ?? []) {
+    const attrs = stringAttrs(object);
+    const id = attrs.name as string;
+    ids[object._gvid as number] = id;
+    nodes.set(id, { id, shape: attrs.shape ?? '', label: (attrs.label ?? '').split('\n'), attrs });
   }
+  const edges: ParsedEdge[] = (json.edges ?? []).map((object) => {
+    const attrs = stringAttrs(object);
+    const edge: ParsedEdge = {
+      from: ids[object.tail as number] as string,
+      to: ids[object.head as number] as string,
+      attrs,
+    };
+    // json0 gives every edge the attributes any edge declares: an edge without a label gets ""
+    if (attrs.label) edge.label = attrs.label;
+    return edge;
+  });
   return graphOf(nodes, edges);
 }
 
-/** `a=b, c="d, e"` into { a: 'b', c: 'd, e' }, with \" and \n unescaped. */
-function parseAttrs(text: string): Record<string, string> {
+/** Lays DOT out as SVG with the same wasm Graphviz; fails with its errors. */
+export async function renderSvg(text: string): Promise<string> {
+  return (await vizInstance()).renderString(text, { format: 'svg' });
+}
+
+let viz: Promise<Viz> | undefined;
+function vizInstance(): Promise<Viz> {
+  viz ??= instance();
+  return viz;
+}
+
+/** Graphviz keeps a label's escapes (`\\`, `\n`) for layout: undo them as it draws them. */
+function stringAttrs(object: Record<string, string | number>): Record<string, string> {
   const attrs: Record<string, string> = {};
-  for (const match of text.matchAll(/(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]+))/g)) {
-    const quoted = match[2];
-    attrs[match[1] as string] =
-      quoted !== undefined
-        ? quoted.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c))
-        : (match[3] as string);
+  for (const [key, value] of Object.entries(object)) {
+    if (key.startsWith('_') || typeof value !== 'string') continue;
+    attrs[key] = key === 'label' ? value.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c)) : value;
   }
   return attrs;
 }
