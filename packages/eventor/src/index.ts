@@ -31,6 +31,7 @@ export type {
   StepWork,
   TaskConstruct,
 } from './model/step.js';
+export { checkStepOptions } from './model/step.js';
 export type { TestClockOptions } from './runtime/clock.js';
 export { TestClock } from './runtime/clock.js';
 export type { StepContext } from './runtime/context.js';

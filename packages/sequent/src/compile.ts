@@ -8,8 +8,27 @@ import {
   type StepRef,
   type StepStatus,
 } from '@flow/eventor';
-import type { Req } from './requires.js';
-import { type FlowTree, isContainer, iterationCount, type StepNode } from './step.js';
+import {
+  beginStep,
+  deadEvent,
+  doneEvent,
+  failedEvent,
+  failStep,
+  finishStep,
+  iterationSequence,
+  iterEvent,
+  iterFailEvent,
+  iterOkEvent,
+  mirroredEvent,
+  mirrorStep,
+  nextStep,
+  splitSequence,
+  startEvent,
+  statusEvent,
+  stopStep,
+} from './names.js';
+import { isContainer, iterationCount, type Req, type StepNode } from './step.js';
+import type { FlowTree } from './tree.js';
 
 /** What `compileFlow` leaves for the run: the event that starts the flow, and the leaf steps. */
 export interface CompiledFlow {
@@ -18,9 +37,6 @@ export interface CompiledFlow {
   /** Eventor step names of the leaf steps (their paths). */
   readonly leafPaths: ReadonlySet<string>;
 }
-
-/** The flow runs in this sequence; a container running in S runs its k-th iteration in `S.k`. */
-export const FLOW_SEQUENCE = '1';
 
 /**
  * A boolean expression over eventor event names, with constants so that a requirement that can
@@ -84,16 +100,18 @@ class Compiler {
     const nodes = this.tree.nodes();
     for (const node of nodes) markHandled(node.requires, this.handled);
 
-    const start = `${this.tree.root.path}#iter`;
+    const start = iterEvent(this.tree.root.path);
     this.roots.push(start);
     for (const node of nodes) {
       if (node.requires.length > 0) {
         const { pos } = this.translate({ kind: 'and', items: node.requires }, node);
         // A sibling's events fire only inside a running iteration; mirrored events may come before it.
-        const expr = this.touchesMirror(pos) ? all([evt(iterEvent(node.parent as StepNode)), pos]) : pos;
+        const expr = this.touchesMirror(pos)
+          ? all([evt(iterEvent((node.parent as StepNode).path)), pos])
+          : pos;
         // A single event needs no event of its own: the step starts on it directly.
-        const on = typeof expr === 'object' && expr.op === 'ev' ? expr.name : `${node.path}#start`;
-        if (on === `${node.path}#start`) this.define(on, expr);
+        const on = typeof expr === 'object' && expr.op === 'ev' ? expr.name : startEvent(node.path);
+        if (on === startEvent(node.path)) this.define(on, expr);
         this.startOn.set(node, on);
         this.roots.push(on);
       }
@@ -125,9 +143,10 @@ class Compiler {
 
   private statusItem(target: StepNode, status: StepStatus, at: StepNode): { pos: Bool; neg: Bool } {
     const chain = this.mirrorChain(at, target);
-    const seen = (suffix: string): Bool => evt(this.mirror(`${target.path}#${suffix}`, chain));
+    const seen = (status: 'ready' | 'active' | 'success' | 'failure'): Bool =>
+      evt(this.mirror(statusEvent(target.path, status), chain));
     const deadHere = this.deadOf(target);
-    const dead: Bool = deadHere === false ? false : seen('dead');
+    const dead: Bool = deadHere === false ? false : evt(this.mirror(deadEvent(target.path), chain));
     switch (status) {
       case 'success':
         return { pos: seen('success'), neg: any([seen('failure'), dead]) };
@@ -151,7 +170,7 @@ class Compiler {
     let dead: Bool = false;
     if (node.requires.length > 0) {
       const { neg } = this.translate({ kind: 'and', items: node.requires }, node);
-      if (neg !== false) dead = this.define(`${node.path}#dead`, neg);
+      if (neg !== false) dead = this.define(deadEvent(node.path), neg);
     }
     this.deadMemo.set(node, dead);
     return dead;
@@ -172,7 +191,7 @@ class Compiler {
   private mirror(name: string, chain: readonly StepNode[]): string {
     let current = name;
     for (const container of chain) {
-      const inner = `${current}@${container.path}`;
+      const inner = mirroredEvent(current, container.path);
       if (!this.mirrors.has(inner)) this.mirrors.set(inner, { source: current, container });
       current = inner;
     }
@@ -181,15 +200,15 @@ class Compiler {
 
   private defineIteration(node: StepNode): void {
     if (node.parent === undefined) return; // the flow itself: '#iter' fired once by run()
-    const iter = evt(iterEvent(node));
+    const iter = evt(iterEvent(node.path));
     const slots: Bool[] = [];
     const failures: Bool[] = [];
     const settled: Bool[] = [];
     // Later children tend to end later: checking them first makes the AND fail fast while the
     // iteration is still running (eventor evaluates it each time one of its events fires).
     for (const child of [...node.children].reverse()) {
-      const success = evt(`${child.path}#success`);
-      const failure = evt(`${child.path}#failure`);
+      const success = evt(statusEvent(child.path, 'success'));
+      const failure = evt(statusEvent(child.path, 'failure'));
       const dead = this.deadOf(child);
       const handledHere = this.handled.has(child);
       slots.push(any([success, dead, handledHere ? failure : false]));
@@ -199,11 +218,11 @@ class Compiler {
     // The iteration's own event guards against children ended before it started: none at all, or
     // children made dead early by a mirrored event.
     const guard = slots.length === 0 || slots.some((slot) => this.touchesMirror(slot)) ? [iter] : [];
-    this.define(`${node.path}#iok`, all([...guard, ...slots]));
-    this.roots.push(`${node.path}#iok`, `${node.path}#done`);
+    this.define(iterOkEvent(node.path), all([...guard, ...slots]));
+    this.roots.push(iterOkEvent(node.path), doneEvent(node.path));
     if (this.failsVisibly(node) && failures.length > 0) {
-      this.define(`${node.path}#ifail`, all([...guard, ...settled, any(failures)]));
-      this.roots.push(`${node.path}#ifail`, `${node.path}#failed`);
+      this.define(iterFailEvent(node.path), all([...guard, ...settled, any(failures)]));
+      this.roots.push(iterFailEvent(node.path), failedEvent(node.path));
     }
   }
 
@@ -311,10 +330,10 @@ class Compiler {
     // Without a failure trigger, eventor counts the leaf's failure as unhandled: nothing handles it.
     step.triggers = this.triggers(
       {
-        ready: `${p}#ready`,
-        active: `${p}#active`,
-        success: `${p}#success`,
-        ...(this.failsVisibly(node) ? { failure: `${p}#failure` } : {}),
+        ready: statusEvent(p, 'ready'),
+        active: statusEvent(p, 'active'),
+        success: statusEvent(p, 'success'),
+        ...(this.failsVisibly(node) ? { failure: statusEvent(p, 'failure') } : {}),
       },
       'failure',
     );
@@ -327,53 +346,53 @@ class Compiler {
     const p = node.path;
     const n = iterationCount(node);
     const { acquires, releases } = node.options;
-    const iter = this.event(iterEvent(node));
-    const done = this.event(`${p}#done`);
-    const begin = ev.addStep(`${p}#begin`, {
+    const iter = this.event(iterEvent(p));
+    const done = this.event(doneEvent(p));
+    const begin = ev.addStep(beginStep(p), {
       ...BOOKKEEPING,
       func: () => {
         const sequence = currentStep().sequence;
         if (n === 0) ev.triggerEvent(done, sequence);
-        else ev.triggerEvent(iter, `${sequence}.1`);
+        else ev.triggerEvent(iter, iterationSequence(sequence, 1));
       },
       ...(acquires !== undefined && acquires.length > 0 ? { acquires, releases: [] } : {}),
-      triggers: this.triggers({ ready: `${p}#ready`, active: `${p}#active` }),
+      triggers: this.triggers({ ready: statusEvent(p, 'ready'), active: statusEvent(p, 'active') }),
     });
     this.entries.set(node, begin);
-    const next = ev.addStep(`${p}#next`, {
+    const next = ev.addStep(nextStep(p), {
       ...BOOKKEEPING,
       func: () => {
         const { outer, k } = splitSequence(currentStep().sequence);
-        if (k < n) ev.triggerEvent(iter, `${outer}.${k + 1}`);
+        if (k < n) ev.triggerEvent(iter, iterationSequence(outer, k + 1));
         else ev.triggerEvent(done, outer);
       },
     });
-    ev.addAssoc(this.event(`${p}#iok`), next);
+    ev.addAssoc(this.event(iterOkEvent(p)), next);
     const giveBack = releases ?? acquires;
     // A function, not a no-op step: eventor finishes a no-op inside its start loop, and tasks queued
     // before it that wait for the pool it releases would not be looked at again in that run.
     const releaseOptions =
       giveBack !== undefined && giveBack.length > 0 ? { releases: giveBack, func: noop } : {};
-    const finish = ev.addStep(`${p}#finish`, {
+    const finish = ev.addStep(finishStep(p), {
       ...BOOKKEEPING,
       ...releaseOptions,
-      triggers: this.triggers({ success: `${p}#success` }),
+      triggers: this.triggers({ success: statusEvent(p, 'success') }),
     });
     ev.addAssoc(done, finish);
-    if (this.exprs.has(`${p}#ifail`)) {
-      const failed = this.event(`${p}#failed`);
-      const stop = ev.addStep(`${p}#stop`, {
+    if (this.exprs.has(iterFailEvent(p))) {
+      const failed = this.event(failedEvent(p));
+      const stop = ev.addStep(stopStep(p), {
         ...BOOKKEEPING,
         func: () => {
           ev.triggerEvent(failed, splitSequence(currentStep().sequence).outer);
         },
       });
-      ev.addAssoc(this.event(`${p}#ifail`), stop);
+      ev.addAssoc(this.event(iterFailEvent(p)), stop);
       // The container's failure, as a status of the container: its own step succeeds.
-      const fail = ev.addStep(`${p}#fail`, {
+      const fail = ev.addStep(failStep(p), {
         ...BOOKKEEPING,
         ...releaseOptions,
-        triggers: { success: [this.event(`${p}#failure`)] },
+        triggers: { success: [this.event(statusEvent(p, 'failure'))] },
       });
       ev.addAssoc(failed, fail);
     }
@@ -383,7 +402,7 @@ class Compiler {
     const entry = this.entries.get(node);
     if (entry === undefined) return; // the flow itself
     const parent = node.parent as StepNode;
-    const on = this.startOn.get(node) ?? iterEvent(parent);
+    const on = this.startOn.get(node) ?? iterEvent(parent.path);
     const delay = node.options.delay;
     this.ev.addAssoc(this.event(on), entry, delay === undefined ? {} : { delay });
   }
@@ -394,12 +413,12 @@ class Compiler {
       const ev = this.ev;
       const target = this.event(name);
       const n = iterationCount(container);
-      const step = ev.addStep(`${name}#mirror`, {
+      const step = ev.addStep(mirrorStep(name), {
         ...BOOKKEEPING,
         func: () => {
           // Early is harmless: children start on and(iteration, requires); iterations end likewise.
           const sequence = currentStep().sequence;
-          for (let k = 1; k <= n; k++) ev.triggerEvent(target, `${sequence}.${k}`);
+          for (let k = 1; k <= n; k++) ev.triggerEvent(target, iterationSequence(sequence, k));
         },
       });
       ev.addAssoc(this.event(source), step);
@@ -409,15 +428,6 @@ class Compiler {
 
 function noop(): undefined {
   return undefined;
-}
-
-function iterEvent(container: StepNode): string {
-  return `${container.path}#iter`;
-}
-
-function splitSequence(sequence: string): { outer: string; k: number } {
-  const cut = sequence.lastIndexOf('.');
-  return { outer: sequence.slice(0, cut), k: Number(sequence.slice(cut + 1)) };
 }
 
 function inheritedConfig(node: StepNode): StepConfig | undefined {

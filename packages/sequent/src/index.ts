@@ -29,9 +29,7 @@ export {
 } from '@flow/eventor';
 export type { SequentErrorKind } from './errors.js';
 export { SequentError } from './errors.js';
-export type { Requirement, RequirementNode, StepRequirement } from './requires.js';
-export { and, or, SequentEvent } from './requires.js';
 export type { SequentOptions, TaskQueryOptions } from './sequent.js';
 export { Sequent } from './sequent.js';
-export type { SequentStepOptions } from './step.js';
-export { SequentStep } from './step.js';
+export type { Requirement, RequirementNode, SequentStepOptions, StepRequirement } from './step.js';
+export { and, or, SequentEvent, SequentStep } from './step.js';

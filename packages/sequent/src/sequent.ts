@@ -10,9 +10,11 @@ import {
   type StepResult,
   type TaskRecord,
 } from '@flow/eventor';
-import { type CompiledFlow, compileFlow, FLOW_SEQUENCE } from './compile.js';
-import { normalizeRequirement, type Requirement, SequentEvent } from './requires.js';
-import { FlowTree, SequentStep, type SequentStepOptions } from './step.js';
+import { type CompiledFlow, compileFlow } from './compile.js';
+import { FLOW_SEQUENCE } from './names.js';
+import { type Requirement, SequentEvent, SequentStep, type SequentStepOptions } from './step.js';
+import { FlowTree } from './tree.js';
+import { normalizeRequirement } from './validate.js';
 
 /** Sequent takes Eventor's options; `config.envPrefix` defaults to `'SEQUENT_'`. */
 export type SequentOptions = EventorOptions;

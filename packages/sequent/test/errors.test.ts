@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { FlowConfigError, FlowError, or, ResourcePool, SequentError, StepStatus } from '../src/index.js';
+import {
+  FlowConfigError,
+  FlowDefinitionError,
+  FlowError,
+  or,
+  ResourcePool,
+  SequentError,
+  StepStatus,
+} from '../src/index.js';
 import { sandbox } from './helpers/sandbox.js';
 
 /** Runs `fn`, expecting a SequentError; returns it for closer checks. */
@@ -152,6 +160,22 @@ describe('SequentError for bad steps', () => {
       /could never start/,
     );
     expect(() => flow.addStep('d', { delay: 'soon' })).toThrow(FlowConfigError);
+  });
+
+  it("checks a step's eventor options with eventor's checks when the step is added", () => {
+    const flow = sandbox().flow();
+    const error = sequentError(() => flow.addStep('m', { module: 42 as never }));
+    expect(error).toMatchObject({ code: 'SEQUENT_DEFINITION' });
+    expect(error.message).toMatch(/Step "m": module must be a path or a URL/);
+    expect(error.cause).toBeInstanceOf(FlowDefinitionError);
+    const c = flow.addStep('c');
+    expect(sequentError(() => c.addStep('x', { command: [] as never })).message).toMatch(
+      /Step "c_x": command must be a non-empty string/,
+    );
+    const pool = new ResourcePool('p', { limit: 2 });
+    expect(sequentError(() => flow.addStep('r', { acquires: [[pool, -1]] })).message).toMatch(
+      /acquires of pool "p" must be a whole number/,
+    );
   });
 
   it('rejects changes after the first run, and leaves eventor errors of leaf options to run()', async () => {

@@ -398,3 +398,10 @@ export function integerOption(where: string, option: string, value: unknown, min
   }
   return value;
 }
+
+/** Checks step options as `Eventor.addStep` does, without adding a step; `triggers` must be absent. */
+export function checkStepOptions(name: string, options: Omit<RawStepOptions, 'triggers'>): void {
+  buildStepDef(name, options, (_value, where) => {
+    throw new FlowDefinitionError(`${where}: checkStepOptions does not resolve events; leave triggers out.`);
+  });
+}
