@@ -7,6 +7,7 @@ import type { FlowShape } from '../model/flow.js';
 import {
   type RunSummary,
   type RunsPageQuery,
+  resultAsJson,
   runShape,
   runState,
   type StoreReader,
@@ -161,7 +162,8 @@ export function taskJson(row: TaskRow): TaskJson {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
-  if (row.result !== null) out.result = parseOr(row.result);
+  const result = resultAsJson(row);
+  if (result.has) out.result = result.value;
   if (row.error !== null) {
     const error = parseOr(row.error);
     out.error =
