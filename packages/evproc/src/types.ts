@@ -89,12 +89,9 @@ export interface HandlerMeta {
 }
 
 /** A registered handler, as the processor keeps it (metadata copied at registration). */
-export interface HandlerRecord {
+export interface HandlerRecord extends HandlerMeta {
   readonly name: string;
   readonly fn: (proc: never, ev: never) => unknown;
-  readonly wants: readonly WantSet[];
-  readonly requires: readonly string[];
-  readonly requiredBy: readonly string[];
 }
 
 /** One handler in an event name's plan. */
