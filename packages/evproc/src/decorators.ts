@@ -1,60 +1,6 @@
+import { describeValue } from './errors.js';
 import type { Event } from './event.js';
-import type { Processor } from './processor.js';
-
-// `void` so that handlers declared to return nothing (including `async` ones) fit.
-// biome-ignore lint/suspicious/noConfusingVoidType: see above
-type Nothing = void | undefined | null;
-
-/** What a handler may return: nothing, or an iterable of follow-up events (or a promise of either). */
-export type HandlerResult = Iterable<Event> | Nothing | PromiseLike<Iterable<Event> | Nothing>;
-
-/** A map from event name to event type, e.g. `{ deployed: Deployed }`; see `Processor<Events>`. */
-export type EventMap<Events> = { [K in keyof Events]: Event };
-
-/** The union of the event types of a map (`Event` for the default map). */
-export type EventOf<Events> = Events[keyof Events];
-
-/**
- * A handler: called with the processor and the event; may return follow-up events.
- * `Handler<Events, 'deployed'>` types `ev` as `Events['deployed']`.
- * @example
- * const notify: Handler<{ deployed: Deployed }, 'deployed'> = want('deployed')((proc, ev) => {
- *   console.log(ev.ctxt.host);
- * });
- */
-export type Handler<
-  Events extends EventMap<Events> = Record<string, Event>,
-  K extends keyof Events = keyof Events,
-> = {
-  // Method syntax keeps parameters bivariant, so a handler typed for one event of the map is still
-  // a handler of the map (it is only called for the names it wants).
-  handle(proc: Processor<Events>, ev: Events[K]): HandlerResult;
-}['handle'];
-
-/** A `want` filter function: the handler runs only if it returns a truthy value. */
-export type Predicate<E extends Event = Event> = (ev: E) => unknown;
-
-/** Any handler, whatever event map its processor has. */
-export type AnyHandler = {
-  // biome-ignore lint/suspicious/noExplicitAny: a handler may be written for any processor's event map
-  handle(proc: Processor<any>, ev: Event): HandlerResult;
-}['handle'];
-
-/** Wraps a handler: attaches metadata and returns the same function, with its type unchanged. */
-export type HandlerWrapper = <F extends AnyHandler>(handler: F) => F;
-
-/** One `want(...)` call: names (any of them) and predicates (all of them, in order). */
-export interface WantSet {
-  readonly names: readonly string[];
-  readonly predicates: readonly Predicate[];
-}
-
-/** Metadata the wrappers attach to a handler function. */
-export interface HandlerMeta {
-  readonly wants: readonly WantSet[];
-  readonly requires: readonly string[];
-  readonly requiredBy: readonly string[];
-}
+import type { HandlerMeta, HandlerWrapper, Predicate, WantSet } from './types.js';
 
 interface MutableMeta {
   wants: WantSet[];
@@ -67,15 +13,6 @@ interface MutableMeta {
 const META: unique symbol = Symbol.for('@flow/evproc.handler-meta') as never;
 
 type WithMeta = { [META]?: MutableMeta };
-
-/** Describes a bad argument for an error message: strings quoted, the rest by type. */
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
-  if (value === null || typeof value !== 'object') return String(value);
-  if (Array.isArray(value)) return `array [${value.map(describeValue).join(', ')}]`;
-  return `object ${Object.prototype.toString.call(value)}`;
-}
 
 function metaOf(handler: unknown, wrapper: string): MutableMeta {
   if (typeof handler !== 'function') {

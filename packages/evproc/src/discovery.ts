@@ -2,9 +2,8 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { describeValue } from './decorators.js';
-import { EvprocError } from './errors.js';
-import type { Logger } from './processor.js';
+import { describeValue, EvprocError } from './errors.js';
+import type { Logger } from './types.js';
 
 /** A handler found by `loadFrom`, ready to register. */
 export interface LoadedHandler {

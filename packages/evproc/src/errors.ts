@@ -103,3 +103,12 @@ Object.defineProperty(StopProcessing.prototype, STOP_BRAND, { value: true });
 export function isStopProcessing(err: unknown): err is StopProcessing {
   return typeof err === 'object' && err !== null && (err as { [STOP_BRAND]?: unknown })[STOP_BRAND] === true;
 }
+
+/** Describes a bad argument for an error message: strings quoted, the rest by type. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
+  if (value === null || typeof value !== 'object') return String(value);
+  if (Array.isArray(value)) return `array [${value.map(describeValue).join(', ')}]`;
+  return `object ${Object.prototype.toString.call(value)}`;
+}

@@ -1,12 +1,3 @@
-export type {
-  AnyHandler,
-  EventMap,
-  EventOf,
-  Handler,
-  HandlerResult,
-  HandlerWrapper,
-  Predicate,
-} from './decorators.js';
 export { requiredBy, requires, want } from './decorators.js';
 export type { MissingRequirement } from './errors.js';
 export {
@@ -19,5 +10,17 @@ export {
 export type { EventArgs } from './event.js';
 export { Event, NamedEvent } from './event.js';
 export type { ProcNamespaces } from './proc-namespace.js';
-export type { LoadFromOptions, Logger, OnError, ProcessorOptions } from './processor.js';
 export { Processor } from './processor.js';
+export type {
+  AnyHandler,
+  EventMap,
+  EventOf,
+  Handler,
+  HandlerResult,
+  HandlerWrapper,
+  LoadFromOptions,
+  Logger,
+  OnError,
+  Predicate,
+  ProcessorOptions,
+} from './types.js';

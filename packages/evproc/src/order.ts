@@ -1,36 +1,5 @@
-import type { Predicate, WantSet } from './decorators.js';
 import { type MissingRequirement, RequirementsError } from './errors.js';
-
-/** A registered handler, as the processor keeps it (metadata copied at registration). */
-export interface HandlerRecord {
-  readonly name: string;
-  readonly fn: (proc: never, ev: never) => unknown;
-  readonly wants: readonly WantSet[];
-  readonly requires: readonly string[];
-  readonly requiredBy: readonly string[];
-}
-
-/** One handler in an event name's plan. */
-export interface PlanEntry {
-  readonly name: string;
-  readonly fn: (proc: unknown, ev: unknown) => unknown;
-  /**
-   * `null`: runs for every event of this name. Otherwise alternatives, one per applicable `want`:
-   * the handler runs if every predicate of any one of them returns true.
-   */
-  readonly conditions: readonly (readonly Predicate[])[] | null;
-  /** Positions (in the plan) of the handlers this one requires; checked per event when they are conditional. */
-  readonly requires: readonly number[];
-}
-
-/** The handlers that can run for one event name, in the order they run. */
-export interface Plan {
-  readonly event: string;
-  readonly entries: readonly PlanEntry[];
-  readonly names: readonly string[];
-  /** True when some entry has predicates, so each event needs a selection pass. */
-  readonly conditional: boolean;
-}
+import type { HandlerRecord, Plan, PlanEntry, Predicate } from './types.js';
 
 /** The `want` sets of a handler that can match this name; `null` when the handler cannot run for it. */
 function applicableConditions(record: HandlerRecord, eventName: string): PlanEntry['conditions'] | undefined {

@@ -1,41 +1,33 @@
-import {
-  type AnyHandler,
-  describeValue,
-  type EventMap,
-  type EventOf,
-  type Handler,
-  handlerMeta,
-  type Predicate,
-  want as wantFn,
-} from './decorators.js';
+import { handlerMeta, want as wantFn } from './decorators.js';
 import { loadHandlers } from './discovery.js';
-import { EvprocError, isStopProcessing, RequirementsError, ReregisterError } from './errors.js';
+import {
+  describeValue,
+  EvprocError,
+  isStopProcessing,
+  RequirementsError,
+  ReregisterError,
+} from './errors.js';
 import type { Event } from './event.js';
-import { buildPlan, type HandlerRecord, type Plan, type PlanEntry } from './order.js';
+import { buildPlan } from './order.js';
+import type {
+  AnyHandler,
+  EventMap,
+  EventOf,
+  Handler,
+  HandlerRecord,
+  LoadFromOptions,
+  Logger,
+  OnError,
+  Plan,
+  PlanEntry,
+  Predicate,
+  ProcessorOptions,
+} from './types.js';
 
-/** A logger with the usual four levels (pino fits); each takes fields and/or a message. */
-export interface Logger {
-  debug(obj: object | string, msg?: string): void;
-  info(obj: object | string, msg?: string): void;
-  warn(obj: object | string, msg?: string): void;
-  error(obj: object | string, msg?: string): void;
-}
-
-/** What to do when a handler throws (anything but `StopProcessing`). */
-export type OnError = 'stop' | 'continue' | 'collect';
-
-/** Options of `new Processor(...)`. */
-export interface ProcessorOptions {
-  /** Receives debug lines and, with `onError: 'continue'`, handler failures. Nothing is logged without it. */
-  logger?: Logger;
-  /** `'stop'` (default) rethrows at once; `'continue'` logs and goes on; `'collect'` goes on and throws an `AggregateError` at the end. */
-  onError?: OnError;
-}
-
-/** Options of `loadFrom`. */
-export interface LoadFromOptions {
-  /** The folder of the application's package.json; default `process.cwd()`. */
-  root?: string;
+declare module './types.js' {
+  interface ProcessorTypes<Events extends EventMap<Events>> {
+    readonly processor: Processor<Events>;
+  }
 }
 
 const ON_ERROR: readonly string[] = ['stop', 'continue', 'collect'];
@@ -49,6 +41,31 @@ class PredicateFailure {
 const SKIPPED = Symbol('skipped');
 
 type Selection = (boolean | PredicateFailure | typeof SKIPPED)[];
+
+/**
+ * Where `#dispatch` stopped because a handler returned a thenable: the loop's state, so that
+ * `process` can await the thenable and `#dispatch` go on from the same handler.
+ */
+class Suspension {
+  /** Set by `process` once the thenable has settled: its value, or its rejection when `rejected`. */
+  outcome: unknown;
+  rejected = false;
+
+  constructor(
+    readonly thenable: PromiseLike<unknown>,
+    readonly event: Event,
+    readonly entries: readonly PlanEntry[],
+    readonly selection: Selection | undefined,
+    readonly index: number,
+    readonly queue: Event[] | undefined,
+    readonly head: number,
+    readonly errors: unknown[] | undefined,
+  ) {}
+}
+
+// What `#dispatch` returns when it suspended; the `Suspension` is in `#suspension`. A symbol, so no
+// value a `StopProcessing(value)` carries can be taken for it.
+const SUSPENDED = Symbol('suspended');
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -72,6 +89,7 @@ export class Processor<Events extends EventMap<Events> = Record<string, Event>> 
   readonly #plans = new Map<string, Plan | RequirementsError>();
   readonly #logger: Logger | undefined;
   readonly #onError: OnError;
+  #suspension: Suspension | undefined;
 
   constructor(options: ProcessorOptions = {}) {
     const onError = options.onError ?? 'stop';
@@ -323,43 +341,18 @@ export class Processor<Events extends EventMap<Events> = Record<string, Event>> 
    * a `StopProcessing(value)`.
    */
   async process(ev: EventOf<Events>): Promise<unknown> {
-    let current = ev as Event;
-    let queue: Event[] | undefined;
-    let head = 0;
-    let errors: unknown[] | undefined;
-    for (;;) {
-      const plan = this.#planFor(current.name);
-      const entries = plan.entries;
-      const selection = plan.conditional ? this.#select(plan, current) : undefined;
-      for (let i = 0; i < entries.length; i++) {
-        const entry = entries[i]!;
-        if (selection !== undefined) {
-          const state = selection[i];
-          if (state !== true) {
-            if (state instanceof PredicateFailure) errors = this.#failed(state.error, entry, current, errors);
-            continue;
-          }
-        }
-        try {
-          let result = entry.fn(this, current);
-          if (result !== undefined && result !== null) {
-            if (isThenable(result)) result = await result;
-            if (result !== undefined && result !== null) queue = this.#enqueue(result, entry, current, queue);
-          }
-        } catch (err) {
-          if (isStopProcessing(err)) {
-            if (!err.hasValue) break;
-            if (errors !== undefined) throw this.#aggregate(errors);
-            return err.value;
-          }
-          errors = this.#failed(err, entry, current, errors);
-        }
+    let result = this.#dispatch(ev as Event, undefined);
+    while (result === SUSPENDED) {
+      const suspension = this.#takeSuspension();
+      try {
+        suspension.outcome = await suspension.thenable;
+      } catch (err) {
+        suspension.outcome = err;
+        suspension.rejected = true;
       }
-      if (queue === undefined || head >= queue.length) break;
-      current = queue[head++]!;
+      result = this.#dispatch(suspension.event, suspension);
     }
-    if (errors !== undefined) throw this.#aggregate(errors);
-    return undefined;
+    return result;
   }
 
   /**
@@ -367,15 +360,49 @@ export class Processor<Events extends EventMap<Events> = Record<string, Event>> 
    * if a handler returns a promise.
    */
   processSync(ev: EventOf<Events>): unknown {
-    let current = ev as Event;
+    const result = this.#dispatch(ev as Event, undefined);
+    if (result !== SUSPENDED) return result;
+    const { thenable, entries, index, event } = this.#takeSuspension();
+    // Nobody will await it: keep its rejection from becoming an unhandled one.
+    Promise.resolve(thenable).catch(() => {});
+    throw new EvprocError(
+      `handler "${entries[index]!.name}" returned a promise for event "${event.name}" in processSync(): ` +
+        'use await proc.process(ev) when a handler is async',
+      { code: 'EVPROC_ASYNC_IN_SYNC' },
+    );
+  }
+
+  #takeSuspension(): Suspension {
+    const suspension = this.#suspension!;
+    this.#suspension = undefined;
+    return suspension;
+  }
+
+  /**
+   * The loop of `process` and `processSync`: runs the handlers of `ev`, then of the events they
+   * return, breadth first, and returns what processing returns. A handler that returns a thenable
+   * suspends it: it keeps its state in `#suspension` and returns `SUSPENDED`; once the thenable has
+   * settled, `#dispatch(event, suspension)` takes its outcome as that handler's and goes on.
+   */
+  #dispatch(ev: Event, resumed: Suspension | undefined): unknown {
+    let current = ev;
     let queue: Event[] | undefined;
     let head = 0;
     let errors: unknown[] | undefined;
+    let entries: readonly PlanEntry[] | undefined;
+    let selection: Selection | undefined;
+    let i = 0;
+    if (resumed !== undefined) {
+      ({ queue, head, errors, entries, selection, index: i } = resumed);
+    }
     for (;;) {
-      const plan = this.#planFor(current.name);
-      const entries = plan.entries;
-      const selection = plan.conditional ? this.#select(plan, current) : undefined;
-      for (let i = 0; i < entries.length; i++) {
+      if (entries === undefined) {
+        const plan = this.#planFor(current.name);
+        entries = plan.entries;
+        selection = plan.conditional ? this.#select(plan, current) : undefined;
+        i = 0;
+      }
+      for (; i < entries.length; i++) {
         const entry = entries[i]!;
         if (selection !== undefined) {
           const state = selection[i];
@@ -384,12 +411,23 @@ export class Processor<Events extends EventMap<Events> = Record<string, Event>> 
             continue;
           }
         }
-        let result: unknown;
         try {
-          result = entry.fn(this, current);
-          if (result !== undefined && result !== null && !isThenable(result)) {
-            queue = this.#enqueue(result, entry, current, queue);
+          let result: unknown;
+          if (resumed === undefined) {
+            result = entry.fn(this, current);
+            if (result === undefined || result === null) continue;
+            if (isThenable(result)) {
+              this.#suspension = new Suspension(result, current, entries, selection, i, queue, head, errors);
+              return SUSPENDED;
+            }
+          } else {
+            const settled = resumed;
+            resumed = undefined;
+            if (settled.rejected) throw settled.outcome;
+            result = settled.outcome;
+            if (result === undefined || result === null) continue;
           }
+          queue = this.#enqueue(result, entry, current, queue);
         } catch (err) {
           if (isStopProcessing(err)) {
             if (!err.hasValue) break;
@@ -397,20 +435,11 @@ export class Processor<Events extends EventMap<Events> = Record<string, Event>> 
             return err.value;
           }
           errors = this.#failed(err, entry, current, errors);
-          continue;
-        }
-        if (isThenable(result)) {
-          // Nobody will await it: keep its rejection from becoming an unhandled one.
-          Promise.resolve(result).catch(() => {});
-          throw new EvprocError(
-            `handler "${entry.name}" returned a promise for event "${current.name}" in processSync(): ` +
-              'use await proc.process(ev) when a handler is async',
-            { code: 'EVPROC_ASYNC_IN_SYNC' },
-          );
         }
       }
       if (queue === undefined || head >= queue.length) break;
       current = queue[head++]!;
+      entries = undefined;
     }
     if (errors !== undefined) throw this.#aggregate(errors);
     return undefined;

@@ -1,6 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Event, NamedEvent, Processor, RequirementsError, requiredBy, requires } from '../src/index.js';
+import {
+  type Event,
+  NamedEvent,
+  type OnError,
+  Processor,
+  RequirementsError,
+  requiredBy,
+  requires,
+  StopProcessing,
+  want,
+} from '../src/index.js';
 
 /** A random DAG over handlers h0..h(n-1): an edge [a, b] means a must run before b. */
 const dagArbitrary = fc
@@ -109,6 +119,82 @@ describe('ordering (property)', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+const EVENT_NAMES = ['a', 'b', 'c'] as const;
+type Act = 'none' | 'emit' | 'throw' | 'stop' | 'stopValue';
+
+/** Random handlers: what each wants, what it does per event name, whether it is async, onError. */
+const scenarioArbitrary = fc.record({
+  handlers: fc.array(
+    fc.record({
+      wants: fc.subarray([...EVENT_NAMES]),
+      // Some handlers only take events of an even depth (a predicate, so a selection pass runs).
+      evenOnly: fc.boolean(),
+      acts: fc.record({
+        a: fc.constantFrom<Act>('none', 'emit', 'throw', 'stop', 'stopValue'),
+        b: fc.constantFrom<Act>('none', 'emit', 'throw', 'stop', 'stopValue'),
+        c: fc.constantFrom<Act>('none', 'emit', 'throw', 'stop', 'stopValue'),
+      }),
+      emits: fc.subarray([...EVENT_NAMES], { minLength: 1 }),
+      async: fc.boolean(),
+    }),
+    { minLength: 1, maxLength: 6 },
+  ),
+  onError: fc.constantFrom<OnError>('stop', 'continue', 'collect'),
+});
+
+type Scenario = typeof scenarioArbitrary extends fc.Arbitrary<infer S> ? S : never;
+
+/** Runs a scenario; with `asyncMode`, handlers marked async return (or reject) promises. */
+async function runScenario(scenario: Scenario, asyncMode: boolean) {
+  const trace: string[] = [];
+  const proc = new Processor({
+    onError: scenario.onError,
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+  });
+  scenario.handlers.forEach((h, i) => {
+    const name = `h${i}`;
+    let fn = (_p: Processor, ev: Event) => {
+      const depth = ev.ctxt as number;
+      trace.push(`${name}@${ev.name}${depth}`);
+      const act = h.acts[ev.name as (typeof EVENT_NAMES)[number]];
+      let outcome: { value?: Event[]; error?: unknown } = {};
+      if (act === 'emit' && depth < 3) outcome = { value: h.emits.map((n) => new NamedEvent(n, depth + 1)) };
+      if (act === 'throw') outcome = { error: new Error(`${name} failed on ${ev.name}${depth}`) };
+      if (act === 'stop') outcome = { error: new StopProcessing() };
+      if (act === 'stopValue') outcome = { error: new StopProcessing(`${name}@${ev.name}${depth}`) };
+      if (asyncMode && h.async) {
+        return 'error' in outcome ? Promise.reject(outcome.error) : Promise.resolve(outcome.value);
+      }
+      if ('error' in outcome) throw outcome.error;
+      return outcome.value;
+    };
+    if (h.wants.length > 0) fn = want(...h.wants)(fn);
+    if (h.evenOnly) fn = want((ev: Event) => (ev.ctxt as number) % 2 === 0)(fn);
+    proc.register(fn, name);
+  });
+  const root = new NamedEvent('a', 0);
+  try {
+    const value = asyncMode ? await proc.process(root) : proc.processSync(root);
+    return { trace, value };
+  } catch (err) {
+    const e = err as Error & { code?: string; errors?: unknown[] };
+    const causes = e.errors?.map((c) => (c as Error).message);
+    return { trace, error: { name: e.name, message: e.message, code: e.code, causes } };
+  }
+}
+
+describe('process and processSync (property)', () => {
+  it('give the same runs, results and errors whether handlers settle now or later', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenarioArbitrary, async (scenario) => {
+        const sync = await runScenario(scenario, false);
+        expect(await runScenario(scenario, true)).toEqual(sync);
+      }),
+      { numRuns: 500 },
     );
   });
 });
