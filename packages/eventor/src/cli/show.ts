@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { SerializedError } from '../errors.js';
+import { resultAsJson, runDefinitionChanges, runState, StoreReader } from '../inspect/reader.js';
 import { describeChange } from '../model/definition-changes.js';
-import { resultAsJson, runDefinitionChanges, runState, StoreReader } from '../store/inspect.js';
 import type { RunRow, TaskRow } from '../store/store.js';
 import {
   type Command,

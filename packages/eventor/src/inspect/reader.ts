@@ -7,9 +7,9 @@ import { StoreError } from '../errors.js';
 import { type DefinitionChangeRecord, readStoredShape } from '../model/definition-changes.js';
 import { assocKeyOf, type FlowShape } from '../model/flow.js';
 import type { TaskStatus } from '../model/status.js';
-import { decodeResult } from './result-codec.js';
-import * as schema from './schema.js';
-import { type RunRow, refuseNewerSchema, type TaskRow } from './store.js';
+import { decodeResult } from '../store/result-codec.js';
+import * as schema from '../store/schema.js';
+import { type RunRow, refuseNewerSchema, type TaskRow } from '../store/store.js';
 
 /** A run with the tasks of its current recovery counted by outcome. */
 export interface RunSummary extends RunRow {
@@ -18,7 +18,7 @@ export interface RunSummary extends RunRow {
   failure: number;
   /** Skipped by recovery (they count as success for the engine). */
   skipped: number;
-  /** Not finished: ready, allocate, fueled or active. */
+  /** Not finished: ready, allocate or active. */
   pending: number;
   /** Delays of the current recovery not yet fired. */
   delays: number;
@@ -310,7 +310,7 @@ export class StoreReader {
   }
 }
 
-const UNFINISHED: readonly TaskStatus[] = ['ready', 'allocate', 'fueled', 'active'];
+const UNFINISHED: readonly TaskStatus[] = ['ready', 'allocate', 'active'];
 
 /**
  * A task's stored result as JSON can show it, or `has: false` when it has none. Values JSON has no
