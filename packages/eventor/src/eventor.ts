@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { basename, extname, resolve } from 'node:path';
-import { type Duration, formatValue, parseDuration } from './duration.js';
+import { formatValue } from './describe.js';
+import { type Duration, parseDuration } from './duration.js';
 import { FlowConfigError, FlowDefinitionError, type SerializedError, StoreError } from './errors.js';
 import { LOG_LEVELS, type Logger, type LogLevel, ScopedLogger } from './logger.js';
 import { describeChange, diffShapes, readStoredShape } from './model/definition-changes.js';

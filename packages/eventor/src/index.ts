@@ -1,6 +1,6 @@
+export { formatValue, type SerializedError } from './describe.js';
 export type { Duration } from './duration.js';
 export { parseDuration } from './duration.js';
-export type { SerializedError } from './errors.js';
 export { FlowConfigError, FlowDefinitionError, FlowError, StepFailedError, StoreError } from './errors.js';
 export type {
   AddAssocOptions,

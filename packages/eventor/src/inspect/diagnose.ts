@@ -1,4 +1,4 @@
-import type { SerializedError } from '../errors.js';
+import type { SerializedError } from '../describe.js';
 import { type Expr, evaluateExpr, exprEvents } from '../model/expression.js';
 import type { FlowShape } from '../model/flow.js';
 import { handlesFailure } from '../model/step.js';

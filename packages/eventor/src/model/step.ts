@@ -1,4 +1,5 @@
-import { formatValue, parseDuration } from '../duration.js';
+import { formatValue } from '../describe.js';
+import { parseDuration } from '../duration.js';
 import { FlowConfigError, FlowDefinitionError } from '../errors.js';
 import type { EventRef } from './event.js';
 import { ResourcePool } from './resource-pool.js';

@@ -1,4 +1,4 @@
-import type { SerializedError } from '../errors.js';
+import type { SerializedError } from '../describe.js';
 import { diagnoseStep, type StepDiagnosis } from '../inspect/diagnose.js';
 import { renderDiagnosis } from '../inspect/diagnosis-text.js';
 import { buildGraph, type FlowGraph, stepStates } from '../inspect/graph.js';
