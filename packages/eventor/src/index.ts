@@ -32,6 +32,7 @@ export type {
   TaskConstruct,
 } from './model/step.js';
 export { checkStepOptions } from './model/step.js';
+export type { ProgressGroup, ProgressOptions } from './progress/index.js';
 export type { TestClockOptions } from './runtime/clock.js';
 export { TestClock } from './runtime/clock.js';
 export type { StepContext } from './runtime/context.js';
