@@ -1,3 +1,4 @@
+import { formatValue } from './describe.js';
 import { FlowConfigError } from './errors.js';
 
 /** Milliseconds, or a string with a unit: '250ms', '1.5s', '10m', '6h', '1d'. */
@@ -18,25 +19,4 @@ export function parseDuration(value: unknown, option: string): number {
     `Option "${option}" has a bad duration ${formatValue(value)}: expected milliseconds (a number >= 0) ` +
       `or a string with a unit such as '250ms', '1.5s', '10m', '6h' or '1d'.`,
   );
-}
-
-/** A value as an error message shows it; never throws (proxies and null-prototype objects included). */
-export function formatValue(value: unknown): string {
-  try {
-    return formatValueOf(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
-
-function formatValueOf(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'symbol')
-    return String(value);
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
 }

@@ -43,47 +43,5 @@ export class StepFailedError extends FlowError {
   }
 }
 
-export interface SerializedError {
-  name: string;
-  message: string;
-  stack?: string;
-  code?: string;
-  cause?: SerializedError;
-}
-
-/** A plain record of a thrown value; never throws, whatever was thrown (proxies, hostile getters). */
-export function serializeError(error: unknown, depth = 0): SerializedError {
-  try {
-    return serializeErrorOf(error, depth);
-  } catch {
-    return { name: 'NonError', message: describeThrown(error) };
-  }
-}
-
-function serializeErrorOf(error: unknown, depth: number): SerializedError {
-  if (error instanceof Error) {
-    const out: SerializedError = { name: error.name, message: error.message };
-    if (error.stack !== undefined) out.stack = error.stack;
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string') out.code = code;
-    if (error.cause !== undefined && depth < 3) out.cause = serializeError(error.cause, depth + 1);
-    return out;
-  }
-  return { name: 'NonError', message: describeThrown(error) };
-}
-
-/** Says what a step threw, in one line; never throws, whatever the value does when looked at. */
-export function describeThrown(value: unknown): string {
-  try {
-    if (value instanceof Error) return `${value.name}: ${value.message}`;
-    if (typeof value === 'string') return `threw ${JSON.stringify(value)}`;
-    const json = JSON.stringify(value);
-    return `threw ${json ?? String(value)}`;
-  } catch {
-    try {
-      return `threw ${Object.prototype.toString.call(value)}`;
-    } catch {
-      return 'threw a value that cannot be described';
-    }
-  }
-}
+// loop.ts and older importers read these here; their one copy is in describe.ts
+export { describeThrown, type SerializedError, serializeError } from './describe.js';

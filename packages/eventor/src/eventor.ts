@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { basename, extname, resolve } from 'node:path';
-import { type Duration, formatValue, parseDuration } from './duration.js';
+import { formatValue } from './describe.js';
+import { type Duration, parseDuration } from './duration.js';
 import { FlowConfigError, FlowDefinitionError, type SerializedError, StoreError } from './errors.js';
 import { LOG_LEVELS, type Logger, type LogLevel, ScopedLogger } from './logger.js';
 import { describeChange, diffShapes, readStoredShape } from './model/definition-changes.js';
@@ -19,7 +20,7 @@ import {
   type StepResult,
   type TaskConstruct,
 } from './model/step.js';
-import { combineObservers, createProgressView } from './progress/index.js';
+import { combineObservers, createProgressView, type ProgressOptions } from './progress/index.js';
 import { type Clock, systemClock, TestClock } from './runtime/clock.js';
 import { activeStepContext } from './runtime/context.js';
 import { RunLoop } from './runtime/loop.js';
@@ -59,8 +60,8 @@ export interface RunOptions {
   observer?: RunObserver;
   /** Passes to make; a pass acts on everything ready now and waits for the tasks it started. */
   maxLoops?: number;
-  /** Live progress on a TTY, log lines otherwise. */
-  progress?: boolean;
+  /** Live progress on a TTY, log lines otherwise; an object says how to group the steps into rows. */
+  progress?: boolean | ProgressOptions;
 }
 
 export interface RunResult {
@@ -310,6 +311,10 @@ export class Eventor {
     const maxLoops = options.maxLoops ?? -1;
     if (!Number.isInteger(maxLoops))
       throw new FlowConfigError(`Option "maxLoops" must be an integer; got ${formatValue(maxLoops)}.`);
+    // made before the run is claimed, so that bad progress options leave the run as it was
+    const progress =
+      typeof options.progress === 'object' && options.progress !== null ? options.progress : {};
+    const view = options.progress ? createProgressView({ ...progress, logger: this.logger }) : undefined;
     const run = this.ensureRun();
     if (!this.guard(() => this.store.hasTriggers(run.id, run.recovery))) {
       // tasks and delays come from triggers only, so nothing is pending either
@@ -328,7 +333,6 @@ export class Eventor {
       ),
     );
     this.shapeWritten = this.flow.shapeAsJson();
-    const view = options.progress ? createProgressView({ logger: this.logger }) : undefined;
     const logger = this.logger.child({ runId: run.id });
     const loop = new RunLoop({
       observer: guardObserver(view ? combineObservers(view, options.observer) : options.observer, logger),

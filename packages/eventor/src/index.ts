@@ -1,6 +1,6 @@
+export { formatValue, type SerializedError } from './describe.js';
 export type { Duration } from './duration.js';
 export { parseDuration } from './duration.js';
-export type { SerializedError } from './errors.js';
 export { FlowConfigError, FlowDefinitionError, FlowError, StepFailedError, StoreError } from './errors.js';
 export type {
   AddAssocOptions,
@@ -32,6 +32,7 @@ export type {
   TaskConstruct,
 } from './model/step.js';
 export { checkStepOptions } from './model/step.js';
+export type { ProgressGroup, ProgressOptions } from './progress/index.js';
 export type { TestClockOptions } from './runtime/clock.js';
 export { TestClock } from './runtime/clock.js';
 export type { StepContext } from './runtime/context.js';

@@ -1,4 +1,4 @@
-import { describeThrown } from './errors.js';
+import { describeThrown } from './describe.js';
 
 /** Any pino-like logger: each method takes (fields, message) or (message). */
 export interface Logger {

@@ -1,4 +1,4 @@
-/** Text for terminals, shared by the presentations (cli, progress): escaping, widths, durations. */
+/** Text for terminals, shared by the presentations (cli, progress, ui): escaping, widths, durations, times. */
 
 /**
  * Characters a terminal acts on instead of showing: C0 controls (ESC, BEL, newline, ...), DEL, C1
@@ -81,4 +81,48 @@ export function formatDuration(ms: number): string {
 
 export function pad2(n: number): string {
   return String(n).padStart(2, '0');
+}
+
+/** A delay as written in a flow: '250ms', '10s', '1.5m', '6h', '1d'. */
+export function formatDelay(ms: number): string {
+  const units: Array<[string, number]> = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ];
+  for (const [unit, size] of units) {
+    if (ms >= size && Number.isInteger((ms / size) * 10)) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** Local time, to the second: 2026-11-22 10:04:05. */
+export function formatTime(ms: number): string {
+  const d = new Date(ms);
+  return (
+    `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ` +
+    `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`
+  );
+}
+
+/** "in 9s" / "9s ago" relative to `now`. */
+export function relative(ms: number, now: number): string {
+  const delta = ms - now;
+  return delta >= 0 ? `in ${formatDuration(delta)}` : `${formatDuration(-delta)} ago`;
+}
+
+export function firstLine(text: string): string {
+  const end = text.indexOf('\n');
+  return end < 0 ? text : text.slice(0, end);
+}
+
+/**
+ * The first line of a task's error message. A step failure's message starts with the step and the
+ * sequence, which may hold newlines themselves: the cut falls after them, so it keeps the cause.
+ */
+export function errorHeadline(message: string, task: { step: string; sequence: string }): string {
+  const prefix = `Step "${task.step}" failed in sequence "${task.sequence}": `;
+  if (message.startsWith(prefix)) return prefix + firstLine(message.slice(prefix.length));
+  return firstLine(message);
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Reason, StepDiagnosis } from '../src/cli/diagnose.js';
 import * as lib from '../src/index.js';
+import type { Reason, StepDiagnosis } from '../src/inspect/diagnose.js';
 import { assertBuilt, eventor, eventorOk, tempDir } from './fixtures-cli/cli.js';
 import {
   buildCapped,

@@ -175,9 +175,18 @@ class FakeTerminal extends Writable {
 describe('createProgressView', () => {
   it("nests sequent's container steps, hides their bookkeeping steps and counts skipped tasks", () => {
     const terminal = new FakeTerminal(100, 30);
+    // the grouping sequent passes for s1 > (s11 > s111, s112), s12 and s2
     const view = createProgressView({
       stream: terminal as unknown as NodeJS.WriteStream,
       intervalMs: 60_000,
+      groups: [
+        { name: 's1', label: 's1', hides: ['s1#begin'] },
+        { name: 's1_s11', parent: 's1', label: 's11', hides: ['s1_s11#begin', 's1_s11#next'] },
+        { name: 's1_s11_s111', parent: 's1_s11', label: 's111' },
+        { name: 's1_s11_s112', parent: 's1_s11', label: 's112' },
+        { name: 's1_s12', parent: 's1', label: 's12' },
+        { name: 's2', label: 's2' },
+      ],
     });
     view.runStarted({
       runId: 'r-1',
@@ -267,5 +276,42 @@ describe('createProgressView', () => {
       view.close();
     }).not.toThrow();
     expect(warnings).toHaveLength(1);
+  });
+
+  it('shows every step as a row of its own when no groups are given: it reads nothing into names', () => {
+    const terminal = new FakeTerminal(100, 30);
+    const view = createProgressView({
+      stream: terminal as unknown as NodeJS.WriteStream,
+      intervalMs: 60_000,
+    });
+    view.runStarted({ runId: 'r-4', recovery: 0, steps: ['load', 'load_users', 'load#begin'] });
+    view.taskEnded({ step: 'load#begin', sequence: '1', status: 'success', skipped: false });
+    view.runEnded({ ok: true, status: 'success' });
+    view.close();
+    const last = framesOf(terminal.text).at(-1) as ReturnType<typeof framesOf>[number];
+    expect(last.lines.slice(1)).toEqual([
+      '  · load  waiting',
+      '  · load_users  waiting',
+      '  ✔ load#begin  1 done',
+    ]);
+    expect(last.lines[0]).toMatch(/ · 1 done · /);
+  });
+
+  it('refuses groups that are not a list of { name, parent?, label?, hides? }, naming the option', async () => {
+    expect(() => createProgressView({ groups: 'load' as never })).toThrow(lib.FlowConfigError);
+    expect(() => createProgressView({ groups: [{ name: 'a', hides: 'a#b' }] as never })).toThrow(
+      /run\(\{ progress: \{ groups \} \}\): group "a": hides must be an array of step names/,
+    );
+    const ev = new lib.Eventor({ store: join(tempDir(), 'groups.run.db'), logLevel: 'silent' });
+    try {
+      ev.triggerEvent(ev.addEvent('go'), '1');
+      await expect(ev.run({ progress: { groups: [{ label: 'x' }] as never } })).rejects.toThrow(
+        /a group needs a string name/,
+      );
+      expect(ev.tasks()).toEqual([]);
+      await expect(ev.run()).resolves.toMatchObject({ ok: true, status: 'success' });
+    } finally {
+      ev.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import {
   type Eventor,
   type EventRef,
   type ExprItem,
+  type ProgressGroup,
   type StepConfig,
   type StepOptions,
   type StepRef,
@@ -36,6 +37,8 @@ export interface CompiledFlow {
   readonly start: EventRef;
   /** Eventor step names of the leaf steps (their paths). */
   readonly leafPaths: ReadonlySet<string>;
+  /** The progress view's rows: the tree's steps nested by container, bookkeeping steps hidden. */
+  readonly progressGroups: readonly ProgressGroup[];
 }
 
 /**
@@ -89,6 +92,8 @@ class Compiler {
   private needed = new Set<string>();
   /** The eventor step each step starts with: a leaf itself, a container's `#begin`. */
   private readonly entries = new Map<StepNode, StepRef>();
+  /** The bookkeeping steps added for each container. */
+  private readonly bookkeepingOf = new Map<StepNode, string[]>();
 
   constructor(
     private readonly tree: FlowTree,
@@ -127,7 +132,28 @@ class Compiler {
     this.addMirrorSteps();
 
     const leafPaths = new Set(nodes.filter((node) => !isContainer(node)).map((node) => node.path));
-    return { start: this.event(start), leafPaths };
+    return { start: this.event(start), leafPaths, progressGroups: this.progressGroups(nodes) };
+  }
+
+  private progressGroups(nodes: readonly StepNode[]): ProgressGroup[] {
+    const groups: ProgressGroup[] = [];
+    for (const node of nodes) {
+      if (node.parent === undefined) continue; // the flow itself
+      const group: ProgressGroup = { name: node.path, label: node.name };
+      if (node.parent.parent !== undefined) group.parent = node.parent.path;
+      const hides = this.bookkeepingOf.get(node);
+      if (hides !== undefined) group.hides = hides;
+      groups.push(group);
+    }
+    return groups;
+  }
+
+  /** Adds a bookkeeping step of `container`: the progress view shows it through the container's row. */
+  private addBookkeeping(container: StepNode, name: string, options: StepOptions): StepRef {
+    const steps = this.bookkeepingOf.get(container) ?? [];
+    steps.push(name);
+    this.bookkeepingOf.set(container, steps);
+    return this.ev.addStep(name, options);
   }
 
   // ---- requirements -> expressions ---------------------------------------------------------------
@@ -348,7 +374,7 @@ class Compiler {
     const { acquires, releases } = node.options;
     const iter = this.event(iterEvent(p));
     const done = this.event(doneEvent(p));
-    const begin = ev.addStep(beginStep(p), {
+    const begin = this.addBookkeeping(node, beginStep(p), {
       ...BOOKKEEPING,
       func: () => {
         const sequence = currentStep().sequence;
@@ -359,7 +385,7 @@ class Compiler {
       triggers: this.triggers({ ready: statusEvent(p, 'ready'), active: statusEvent(p, 'active') }),
     });
     this.entries.set(node, begin);
-    const next = ev.addStep(nextStep(p), {
+    const next = this.addBookkeeping(node, nextStep(p), {
       ...BOOKKEEPING,
       func: () => {
         const { outer, k } = splitSequence(currentStep().sequence);
@@ -373,7 +399,7 @@ class Compiler {
     // before it that wait for the pool it releases would not be looked at again in that run.
     const releaseOptions =
       giveBack !== undefined && giveBack.length > 0 ? { releases: giveBack, func: noop } : {};
-    const finish = ev.addStep(finishStep(p), {
+    const finish = this.addBookkeeping(node, finishStep(p), {
       ...BOOKKEEPING,
       ...releaseOptions,
       triggers: this.triggers({ success: statusEvent(p, 'success') }),
@@ -381,7 +407,7 @@ class Compiler {
     ev.addAssoc(done, finish);
     if (this.exprs.has(iterFailEvent(p))) {
       const failed = this.event(failedEvent(p));
-      const stop = ev.addStep(stopStep(p), {
+      const stop = this.addBookkeeping(node, stopStep(p), {
         ...BOOKKEEPING,
         func: () => {
           ev.triggerEvent(failed, splitSequence(currentStep().sequence).outer);
@@ -389,7 +415,7 @@ class Compiler {
       });
       ev.addAssoc(this.event(iterFailEvent(p)), stop);
       // The container's failure, as a status of the container: its own step succeeds.
-      const fail = ev.addStep(failStep(p), {
+      const fail = this.addBookkeeping(node, failStep(p), {
         ...BOOKKEEPING,
         ...releaseOptions,
         triggers: { success: [this.event(statusEvent(p, 'failure'))] },
@@ -413,7 +439,7 @@ class Compiler {
       const ev = this.ev;
       const target = this.event(name);
       const n = iterationCount(container);
-      const step = ev.addStep(mirrorStep(name), {
+      const step = this.addBookkeeping(container, mirrorStep(name), {
         ...BOOKKEEPING,
         func: () => {
           // Early is harmless: children start on and(iteration, requires); iterations end likewise.

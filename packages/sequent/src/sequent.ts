@@ -88,11 +88,20 @@ export class Sequent {
     return new SequentEvent(normalizeRequirement(requires, 'addEvent', this.tree), this.tree);
   }
 
-  /** Compiles the flow (on the first call), starts it in sequence '1' and runs it like `Eventor.run`. */
+  /**
+   * Compiles the flow (on the first call), starts it in sequence '1' and runs it like `Eventor.run`;
+   * `progress` nests the steps by container.
+   */
   async run(options: RunOptions = {}): Promise<RunResult> {
     const compiled = this.compile();
     this.eventor.triggerEvent(compiled.start, FLOW_SEQUENCE);
-    return this.eventor.run(options);
+    if (!options.progress) return this.eventor.run(options);
+    // the progress view nests steps by container and hides their bookkeeping: sequent's grouping
+    const given = typeof options.progress === 'object' ? options.progress : {};
+    return this.eventor.run({
+      ...options,
+      progress: { ...given, groups: given.groups ?? compiled.progressGroups },
+    });
   }
 
   /** Inside a running step: its path, e.g. `'s1_s11_s111'`. Throws outside a step. */

@@ -1,4 +1,11 @@
-import { checkStepOptions, FlowDefinitionError, FlowError, parseDuration, StepStatus } from '@flow/eventor';
+import {
+  checkStepOptions,
+  FlowDefinitionError,
+  FlowError,
+  formatValue as formatEventorValue,
+  parseDuration,
+  StepStatus,
+} from '@flow/eventor';
 import { SequentError } from './errors.js';
 import { hasReservedChar, RESERVED_CHARS } from './names.js';
 import {
@@ -222,14 +229,7 @@ export function formatName(name: unknown): string {
   return typeof name === 'string' ? `"${name}"` : formatValue(name);
 }
 
-/** A value as sequent's messages show it (a step by its path); sequent's one copy. */
+/** A value as sequent's messages show it: a step by its path, anything else as eventor shows it. */
 export function formatValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  if (value instanceof SequentStep) return `step "${value.path}"`;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
+  return value instanceof SequentStep ? `step "${value.path}"` : formatEventorValue(value);
 }

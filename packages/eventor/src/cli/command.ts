@@ -1,5 +1,5 @@
 import { StoreError } from '../errors.js';
-import type { StoreReader } from '../store/inspect.js';
+import type { StoreReader } from '../inspect/reader.js';
 import type { RunRow } from '../store/store.js';
 
 /** Where a command writes, and what it knows about the terminal. */

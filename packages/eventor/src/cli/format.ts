@@ -1,8 +1,18 @@
 /** Plain-text helpers the commands share: tables, durations, times, colours. */
 
-import { formatDuration, pad2, printable, truncate, visibleLength } from '../text.js';
+import { printable, truncate, visibleLength } from '../text.js';
 
-export { formatDuration, printable, printableJson, truncate } from '../text.js';
+export {
+  errorHeadline,
+  firstLine,
+  formatDelay,
+  formatDuration,
+  formatTime,
+  printable,
+  printableJson,
+  relative,
+  truncate,
+} from '../text.js';
 
 export type Align = 'left' | 'right';
 
@@ -37,50 +47,6 @@ export function table(columns: readonly Column[], rows: ReadonlyArray<readonly s
   return lines.join('\n');
 }
 
-/** A delay as written in a flow: '250ms', '10s', '1.5m', '6h', '1d'. */
-export function formatDelay(ms: number): string {
-  const units: Array<[string, number]> = [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ];
-  for (const [unit, size] of units) {
-    if (ms >= size && Number.isInteger((ms / size) * 10)) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}
-
-/** Local time, to the second: 2026-11-22 10:04:05. */
-export function formatTime(ms: number): string {
-  const d = new Date(ms);
-  return (
-    `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ` +
-    `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`
-  );
-}
-
-/** "in 9s" / "9s ago" relative to `now`. */
-export function relative(ms: number, now: number): string {
-  const delta = ms - now;
-  return delta >= 0 ? `in ${formatDuration(delta)}` : `${formatDuration(-delta)} ago`;
-}
-
-export function firstLine(text: string): string {
-  const end = text.indexOf('\n');
-  return end < 0 ? text : text.slice(0, end);
-}
-
-/**
- * The first line of a task's error message. A step failure's message starts with the step and the
- * sequence, which may hold newlines themselves: the cut falls after them, so it keeps the cause.
- */
-export function errorHeadline(message: string, task: { step: string; sequence: string }): string {
-  const prefix = `Step "${task.step}" failed in sequence "${task.sequence}": `;
-  if (message.startsWith(prefix)) return prefix + firstLine(message.slice(prefix.length));
-  return firstLine(message);
-}
-
 const RESET = '\x1b[0m';
 const STATUS_COLOURS: Record<string, string> = {
   success: '\x1b[32m',
@@ -92,7 +58,6 @@ const STATUS_COLOURS: Record<string, string> = {
   running: '\x1b[33m',
   ready: '\x1b[34m',
   allocate: '\x1b[34m',
-  fueled: '\x1b[34m',
 };
 
 /** Colours a status word when `enabled` (stdout is a terminal and NO_COLOR is unset); escapes it either way. */

@@ -1,5 +1,6 @@
+import type { StepState } from '../inspect/graph.js';
 import { printable } from '../text.js';
-import { STATE_STYLE, type StepState } from './graph-render.js';
+import { STATE_STYLE } from './graph-render.js';
 
 /**
  * Lays DOT out as SVG with Graphviz compiled to WebAssembly (@viz-js/viz), so no system program is

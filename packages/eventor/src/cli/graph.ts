@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runShape, runState, StoreReader } from '../store/inspect.js';
-import type { RunRow, TaskRow } from '../store/store.js';
+import { buildGraph, type FlowGraph, stepStates } from '../inspect/graph.js';
+import { runShape, runState, StoreReader } from '../inspect/reader.js';
+import type { RunRow } from '../store/store.js';
 import {
   type Command,
   findRun,
@@ -11,7 +12,7 @@ import {
   positionals,
   UsageError,
 } from './command.js';
-import { buildGraph, type FlowGraph, renderDot, renderMermaid, type StepState } from './graph-render.js';
+import { renderDot, renderMermaid } from './graph-render.js';
 
 const FORMATS = ['mermaid', 'dot', 'svg', 'html'];
 
@@ -22,7 +23,7 @@ Draws the flow's shape as a run recorded it (default: the latest run): events (r
 their delay) and step triggers (step -> event, labelled with the status that fires them).
 
 Each step is coloured by what its tasks came to in the latest recovery that ran it: failure if any
-task failed, else active if any runs, else waiting (ready / allocate / fueled), else success
+task failed, else active if any runs, else waiting (ready / allocate), else success
 (skipped when recovery skipped all of them). A step without tasks is left white.
 
 svg and html are laid out by Graphviz compiled to WebAssembly (@viz-js/viz, a dependency of eventor):
@@ -105,27 +106,4 @@ async function render(graph: FlowGraph, run: RunRow, format: string): Promise<st
   if (format === 'svg') return svg.trimEnd();
   const states = graph.nodes.flatMap((node) => (node.state ? [node.state] : []));
   return htmlPage(svg, `Run ${run.id} (${run.name}) · ${runState(run)}`, states);
-}
-
-const RANK: Record<StepState, number> = { failure: 4, active: 3, waiting: 2, success: 1, skipped: 0 };
-
-/** Per step, the worst state among its tasks of the latest recovery that has any for that step. */
-export function stepStates(tasks: readonly TaskRow[]): Map<string, StepState> {
-  const latest = new Map<string, number>();
-  for (const task of tasks) latest.set(task.step, Math.max(latest.get(task.step) ?? -1, task.recovery));
-  const states = new Map<string, StepState>();
-  for (const task of tasks) {
-    if (task.recovery !== latest.get(task.step)) continue;
-    const state = taskState(task);
-    const current = states.get(task.step);
-    if (current === undefined || RANK[state] > RANK[current]) states.set(task.step, state);
-  }
-  return states;
-}
-
-function taskState(task: TaskRow): StepState {
-  if (task.status === 'failure') return 'failure';
-  if (task.status === 'active') return 'active';
-  if (task.status === 'success') return task.skipped ? 'skipped' : 'success';
-  return 'waiting';
 }

@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { StoreError } from '../errors.js';
 import { printable } from '../text.js';
-import { uiCommand } from '../ui/command.js';
 import { type Command, type Io, LookupError, parseOrUsage, UsageError } from './command.js';
 import { graphCommand } from './graph.js';
 import { runsCommand } from './runs.js';
 import { showCommand } from './show.js';
+import { uiCommand } from './ui.js';
 import { whyCommand } from './why.js';
 
 const COMMANDS: readonly Command[] = [runsCommand, showCommand, whyCommand, graphCommand, uiCommand];

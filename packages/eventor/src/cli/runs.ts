@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type RunSummary, StoreReader } from '../store/inspect.js';
+import { type RunSummary, StoreReader } from '../inspect/reader.js';
 import { type Command, type Io, parseOrUsage, positionals } from './command.js';
 import { formatDuration, formatTime, paint, printable, printableJson, table } from './format.js';
 

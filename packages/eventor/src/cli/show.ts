@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
-import type { SerializedError } from '../errors.js';
+import type { SerializedError } from '../describe.js';
+import type { TaskBrief } from '../inspect/diagnose.js';
+import { resultAsJson, runDefinitionChanges, runState, StoreReader } from '../inspect/reader.js';
 import { describeChange } from '../model/definition-changes.js';
-import { resultAsJson, runDefinitionChanges, runState, StoreReader } from '../store/inspect.js';
 import type { RunRow, TaskRow } from '../store/store.js';
 import {
   type Command,
@@ -39,14 +40,8 @@ Options:
   -h, --help     show this help`;
 
 /** One task as `show --json` prints it. */
-export interface TaskJson {
+export interface TaskJson extends Omit<TaskBrief, 'error'> {
   runId: string;
-  step: string;
-  sequence: string;
-  recovery: number;
-  status: string;
-  attempts: number;
-  skipped: boolean;
   durationMs: number | null;
   createdAt: string;
   updatedAt: string;

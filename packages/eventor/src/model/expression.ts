@@ -67,6 +67,7 @@ export function evaluateExpr(expr: Expr, fired: (event: string) => boolean): boo
   }
 }
 
+/** The event names an expression reads (its leaves), added to `into`. */
 export function exprEvents(expr: Expr, into: Set<string> = new Set()): Set<string> {
   if (expr.op === 'event') into.add(expr.name);
   else for (const item of expr.items) exprEvents(item, into);
@@ -75,10 +76,4 @@ export function exprEvents(expr: Expr, into: Set<string> = new Set()): Set<strin
 
 export function exprEquals(a: Expr | undefined, b: Expr | undefined): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-}
-
-export function formatExpr(expr: Expr): string {
-  if (expr.op === 'event') return expr.name;
-  const inner = expr.items.map(formatExpr).join(', ');
-  return `${expr.op}(${inner})`;
 }

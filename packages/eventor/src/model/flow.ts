@@ -1,4 +1,4 @@
-import { formatValue } from '../duration.js';
+import { formatValue } from '../describe.js';
 import { FlowDefinitionError } from '../errors.js';
 import { stepDefinition } from './definition-changes.js';
 import { type Expr, exprEquals, exprEvents } from './expression.js';

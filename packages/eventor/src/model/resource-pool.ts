@@ -1,4 +1,4 @@
-import { formatValue } from '../duration.js';
+import { formatValue } from '../describe.js';
 import { FlowConfigError } from '../errors.js';
 
 /**

@@ -20,7 +20,3 @@ export type TaskStatus = 'ready' | 'allocate' | 'fueled' | 'active' | 'success' 
 
 export const STEP_STATUSES = Object.values(StepStatus) as StepStatus[];
 export const RUN_MODES = Object.values(RunMode) as RunMode[];
-
-export function isFinished(status: TaskStatus): boolean {
-  return status === 'success' || status === 'failure';
-}

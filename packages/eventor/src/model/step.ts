@@ -1,4 +1,5 @@
-import { formatValue, parseDuration } from '../duration.js';
+import { formatValue } from '../describe.js';
+import { parseDuration } from '../duration.js';
 import { FlowConfigError, FlowDefinitionError } from '../errors.js';
 import type { EventRef } from './event.js';
 import { ResourcePool } from './resource-pool.js';
@@ -211,8 +212,13 @@ export function buildStepDef(
     releasesGiven,
     recovery: resolveRecovery(where, options.recovery ?? {}),
     config: resolveStepConfig(where, options.config ?? {}),
-    handlesFailure: triggers.failure.length > 0,
+    handlesFailure: handlesFailure(triggers),
   };
+}
+
+/** True when a step with these (resolved) triggers handles its failure: it fires events on failure. */
+export function handlesFailure(triggers: Partial<Record<string, readonly string[]>>): boolean {
+  return (triggers.failure ?? []).length > 0;
 }
 
 function stepKind(where: string, options: RawStepOptions): StepKind {

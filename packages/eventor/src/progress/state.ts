@@ -12,16 +12,31 @@ export interface StepCounts {
   lastEnd: number | undefined;
 }
 
-/** A row of the tree: a step, or a container whose bookkeeping steps (`name#...`) are hidden. */
+/** A row of the tree: a step, or a group (a container) adding up the rows under it. */
 export interface ProgressNode {
   /** The step name, or the container's name. */
   name: string;
-  /** The name shown: the part after the parent's name and '_' for nested nodes. */
+  /** The name shown: the group's label, or the step name. */
   label: string;
   depth: number;
   /** The steps whose counts this row adds up: itself, or every leaf step below a container. */
   counts: StepCounts;
   children: ProgressNode[];
+}
+
+/**
+ * A row of the progress view that the caller defines, for a flow compiled from a tree (sequent
+ * passes its containers and steps). A step no group names or hides is a top-level row of its own.
+ */
+export interface ProgressGroup {
+  /** The row's name: a step of the flow, or a group's own name (a container's). */
+  name: string;
+  /** The row it shows under; none for a top-level row. */
+  parent?: string;
+  /** What the row shows; default `name`. */
+  label?: string;
+  /** Steps this row stands for that are neither shown nor counted (a container's bookkeeping steps). */
+  hides?: readonly string[];
 }
 
 export interface Totals {
@@ -44,9 +59,11 @@ export class ProgressState {
   outcome: { ok: boolean; status: string } | undefined;
   private readonly counts = new Map<string, StepCounts>();
   private roots: ProgressNode[] = [];
+  private readonly groups: Groups;
 
-  constructor(now: number) {
+  constructor(now: number, groups: readonly ProgressGroup[] = []) {
     this.startedAt = now;
+    this.groups = indexGroups(groups);
   }
 
   start(info: { runId: string; recovery: number; steps: readonly string[] }, now: number): void {
@@ -54,7 +71,7 @@ export class ProgressState {
     this.recovery = info.recovery;
     this.startedAt = now;
     for (const step of info.steps) if (!this.counts.has(step)) this.counts.set(step, emptyCounts());
-    this.roots = buildTree([...this.counts.keys()], this.counts);
+    this.roots = arrange([...this.counts.keys()], this.counts, this.groups);
   }
 
   taskStarted(step: string, sequence: string, now: number): void {
@@ -91,7 +108,7 @@ export class ProgressState {
   totals(): Totals {
     const totals: Totals = { done: 0, skipped: 0, failed: 0, running: 0 };
     for (const [step, counts] of this.counts) {
-      if (isBookkeeping(step)) continue;
+      if (this.groups.hiddenIn.has(step)) continue;
       totals.done += counts.done;
       totals.skipped += counts.skipped;
       totals.failed += counts.failed;
@@ -137,39 +154,62 @@ export class ProgressState {
       // a step the run did not announce (runStarted not seen): show it at the top level
       counts = emptyCounts();
       this.counts.set(step, counts);
-      this.roots = buildTree([...this.counts.keys()], this.counts);
+      this.roots = arrange([...this.counts.keys()], this.counts, this.groups);
     }
     return counts;
   }
 }
 
-/** A container's own steps in sequent (`s1#begin`): shown through the container's row, never counted. */
-export function isBookkeeping(step: string): boolean {
-  return step.indexOf('#') > 0;
+interface Groups {
+  byName: ReadonlyMap<string, ProgressGroup>;
+  /** Each hidden step, with the row it belongs to. */
+  hiddenIn: ReadonlyMap<string, string>;
+}
+
+function indexGroups(groups: readonly ProgressGroup[]): Groups {
+  const byName = new Map<string, ProgressGroup>();
+  const hiddenIn = new Map<string, string>();
+  for (const group of groups) {
+    byName.set(group.name, group);
+    for (const step of group.hides ?? []) hiddenIn.set(step, group.name);
+  }
+  return { byName, hiddenIn };
 }
 
 /**
- * Nests `a_b` under `a` when `a` is itself a row, which is how sequent names steps inside containers
- * (`s1_s11_s111`); a container's bookkeeping steps (`s1#begin`, `s1#next`, ...) make its row and are
- * not shown. Flat eventor names stay flat unless a step is named after another's prefix.
+ * The rows for `steps`, in the order their first step comes: a hidden step makes its group's row
+ * and adds nothing to it; a row nests under its parent, or the nearest ancestor that is a row.
  */
-export function buildTree(steps: readonly string[], counts: ReadonlyMap<string, StepCounts>): ProgressNode[] {
+export function buildTree(
+  steps: readonly string[],
+  counts: ReadonlyMap<string, StepCounts>,
+  groups: readonly ProgressGroup[] = [],
+): ProgressNode[] {
+  return arrange(steps, counts, indexGroups(groups));
+}
+
+function arrange(
+  steps: readonly string[],
+  counts: ReadonlyMap<string, StepCounts>,
+  groups: Groups,
+): ProgressNode[] {
   const nodes = new Map<string, ProgressNode>();
   for (const step of steps) {
-    const hash = step.indexOf('#');
-    const name = hash > 0 ? step.slice(0, hash) : step;
-    if (!nodes.has(name)) {
-      nodes.set(name, { name, label: name, depth: 0, counts: emptyCounts(), children: [] });
+    const hidden = groups.hiddenIn.get(step);
+    const name = hidden ?? step;
+    let node = nodes.get(name);
+    if (!node) {
+      const label = groups.byName.get(name)?.label ?? name;
+      node = { name, label, depth: 0, counts: emptyCounts(), children: [] };
+      nodes.set(name, node);
     }
-    if (hash < 0) (nodes.get(name) as ProgressNode).counts = counts.get(step) ?? emptyCounts();
+    if (hidden === undefined) node.counts = counts.get(step) ?? emptyCounts();
   }
   const roots: ProgressNode[] = [];
   for (const node of nodes.values()) {
-    const parent = parentOf(node.name, nodes);
-    if (parent) {
-      node.label = node.name.slice(parent.name.length + 1);
-      parent.children.push(node);
-    } else roots.push(node);
+    const parent = parentOf(node.name, nodes, groups.byName);
+    if (parent) parent.children.push(node);
+    else roots.push(node);
   }
   const setDepth = (list: ProgressNode[], depth: number) => {
     for (const node of list) {
@@ -181,10 +221,16 @@ export function buildTree(steps: readonly string[], counts: ReadonlyMap<string, 
   return roots;
 }
 
-function parentOf(name: string, nodes: ReadonlyMap<string, ProgressNode>): ProgressNode | undefined {
-  for (let i = name.lastIndexOf('_'); i > 0; i = name.lastIndexOf('_', i - 1)) {
-    const parent = nodes.get(name.slice(0, i));
+function parentOf(
+  name: string,
+  nodes: ReadonlyMap<string, ProgressNode>,
+  groups: ReadonlyMap<string, ProgressGroup>,
+): ProgressNode | undefined {
+  const seen = new Set<string>([name]);
+  for (let up = groups.get(name)?.parent; up !== undefined && !seen.has(up); up = groups.get(up)?.parent) {
+    const parent = nodes.get(up);
     if (parent) return parent;
+    seen.add(up);
   }
   return undefined;
 }

@@ -1,9 +1,22 @@
+import { formatValue } from '../describe.js';
+import { FlowConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RunObserver } from '../runtime/observer.js';
 import { endLine, renderFrame, startLine, taskLine } from './render.js';
-import { ProgressState } from './state.js';
+import { type ProgressGroup, ProgressState } from './state.js';
 
-export interface ProgressViewOptions {
+/** What `run({ progress })` takes besides `true`. */
+export interface ProgressOptions {
+  /**
+   * How the tree groups the flow's steps into rows; without it every step is a row of its own.
+   * Sequent passes its containers, so their steps nest and their bookkeeping steps stay hidden.
+   * @example
+   * await ev.run({ progress: { groups: [{ name: 'load' }, { name: 'load_users', parent: 'load', label: 'users' }] } });
+   */
+  groups?: readonly ProgressGroup[];
+}
+
+export interface ProgressViewOptions extends ProgressOptions {
   /** Where to draw; default process.stderr, so a program's stdout stays its own. */
   stream?: NodeJS.WriteStream;
   /** Told (once, at warn) when drawing fails; the run itself goes on. */
@@ -38,7 +51,7 @@ export function createProgressView(options: ProgressViewOptions = {}): ProgressV
   const tty = stream.isTTY === true;
   const intervalMs = options.intervalMs ?? 100;
   const color = tty && process.env.NO_COLOR === undefined;
-  const state = new ProgressState(Date.now());
+  const state = new ProgressState(Date.now(), checkGroups(options.groups));
   let drawnLines = 0;
   let tick = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -161,4 +174,32 @@ export function combineObservers(...observers: Array<RunObserver | undefined>): 
       for (const o of list) o.runEnded?.(outcome);
     },
   };
+}
+
+function checkGroups(groups: unknown): readonly ProgressGroup[] | undefined {
+  if (groups === undefined) return undefined;
+  const bad = (why: string) =>
+    new FlowConfigError(
+      `run({ progress: { groups } }): ${why}. Give an array of { name, parent?, label?, hides? }, e.g. ` +
+        "[{ name: 'load' }, { name: 'load_users', parent: 'load', label: 'users' }].",
+    );
+  if (!Array.isArray(groups)) throw bad(`groups must be an array; got ${formatValue(groups)}`);
+  for (const group of groups as unknown[]) {
+    const g = group as Partial<Record<keyof ProgressGroup, unknown>> | null;
+    const text = (value: unknown) => value === undefined || typeof value === 'string';
+    if (
+      typeof g !== 'object' ||
+      g === null ||
+      typeof g.name !== 'string' ||
+      !text(g.parent) ||
+      !text(g.label)
+    )
+      throw bad(`a group needs a string name (parent and label strings too); got ${formatValue(group)}`);
+    if (
+      g.hides !== undefined &&
+      !(Array.isArray(g.hides) && g.hides.every((step) => typeof step === 'string'))
+    )
+      throw bad(`group "${g.name}": hides must be an array of step names; got ${formatValue(g.hides)}`);
+  }
+  return groups as readonly ProgressGroup[];
 }

@@ -1,4 +1,5 @@
-import { type Duration, formatValue, parseDuration } from '../duration.js';
+import { formatValue } from '../describe.js';
+import { type Duration, parseDuration } from '../duration.js';
 import { FlowConfigError } from '../errors.js';
 
 /** Wall time in ms; read through one function so tests with fake timers see one clock. */

@@ -1,4 +1,4 @@
-import { describeThrown } from '../errors.js';
+import { describeThrown } from '../describe.js';
 import type { Logger } from '../logger.js';
 
 /** Follows a run as it goes (the live progress view uses it); every method is optional. */

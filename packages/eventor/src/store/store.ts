@@ -1,12 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { and, asc, desc, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { type MigrationMeta, readMigrationFiles } from 'drizzle-orm/migrator';
 import { FlowError, StoreError } from '../errors.js';
 import type { TaskStatus } from '../model/status.js';
+import { getRun, latestRun, leaseHolderAlive, refuseNewerSchema } from './queries.js';
 import { resultBytes } from './result-codec.js';
 import * as schema from './schema.js';
 
@@ -173,14 +173,12 @@ export class Store {
   }
 
   getRun(id: string): RunRow | undefined {
-    return this.db.select().from(schema.runs).where(eq(schema.runs.id, id)).get();
+    return getRun(this.db, id);
   }
 
   /** The run most recently started, optionally restricted to one flow name. */
   latestRun(name?: string): RunRow | undefined {
-    const query = this.db.select().from(schema.runs);
-    const filtered = name === undefined ? query : query.where(eq(schema.runs.name, name));
-    return filtered.orderBy(desc(schema.runs.startedAt), desc(schema.runs.id)).limit(1).get();
+    return latestRun(this.db, name);
   }
 
   /** The flow names the store has runs of, sorted. */
@@ -219,7 +217,7 @@ export class Store {
     this.transaction(() => {
       const run = this.getRun(runId);
       if (!run) throw new StoreError(`Run "${runId}" is not in the store at "${this.path}".`);
-      if (run.leaseToken && run.leaseToken !== token && leaseIsLive(run, host)) {
+      if (run.leaseToken && run.leaseToken !== token && leaseHolderAlive(run, leasesHeldHere)) {
         throw new StoreError(
           `Run "${runId}" in "${this.path}" is in use by a live process (pid ${run.leasePid} on ${run.leaseHost}). ` +
             `Wait for it to finish or stop it, then recover or continue; or start a new run with runMode 'restart'.`,
@@ -710,39 +708,4 @@ export function nativeModuleProblem(error: unknown): string | undefined {
     );
   }
   return undefined;
-}
-
-/** Refuses a store whose applied migrations are newer than the ones this package ships. */
-export function refuseNewerSchema(sqlite: Database.Database, path: string): void {
-  const hasTable = sqlite
-    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'")
-    .pluck()
-    .get();
-  if (!hasTable) return;
-  const applied = sqlite.prepare('SELECT max(created_at) FROM __drizzle_migrations').pluck().get() as
-    | number
-    | null;
-  const journal = JSON.parse(readFileSync(`${MIGRATIONS_FOLDER}/meta/_journal.json`, 'utf8')) as {
-    entries: Array<{ when: number; tag: string }>;
-  };
-  const shipped = Math.max(...journal.entries.map((entry) => entry.when));
-  if (applied !== null && applied > shipped) {
-    throw new StoreError(
-      `The store at "${path}" was written by a newer version of @flow/eventor (schema from ${new Date(applied).toISOString()}, ` +
-        `this version knows schemas up to ${new Date(shipped).toISOString()}). Upgrade @flow/eventor to read it.`,
-      { code: 'FLOW_STORE_NEWER' },
-    );
-  }
-}
-
-function leaseIsLive(run: RunRow, host: string): boolean {
-  if (run.leasePid === null) return false;
-  if (run.leaseHost !== host) return true; // another machine: we cannot probe it, so respect the lease
-  if (run.leasePid === process.pid) return run.leaseToken !== null && leasesHeldHere.has(run.leaseToken);
-  try {
-    process.kill(run.leasePid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

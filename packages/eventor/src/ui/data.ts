@@ -1,9 +1,7 @@
-import { diagnoseStep, type StepDiagnosis } from '../cli/diagnose.js';
-import { stepStates } from '../cli/graph.js';
-import { buildGraph, type FlowGraph } from '../cli/graph-render.js';
-import { renderDiagnosis } from '../cli/why.js';
-import type { SerializedError } from '../errors.js';
-import type { FlowShape } from '../model/flow.js';
+import type { SerializedError } from '../describe.js';
+import { diagnoseStep, type StepDiagnosis } from '../inspect/diagnose.js';
+import { renderDiagnosis } from '../inspect/diagnosis-text.js';
+import { buildGraph, type FlowGraph, stepStates } from '../inspect/graph.js';
 import {
   type RunSummary,
   type RunsPageQuery,
@@ -11,7 +9,8 @@ import {
   runShape,
   runState,
   type StoreReader,
-} from '../store/inspect.js';
+} from '../inspect/reader.js';
+import type { FlowShape } from '../model/flow.js';
 import type { RunRow, TaskRow } from '../store/store.js';
 
 /** Run states a reader sees (runState), for the runs filter. */

@@ -1,5 +1,5 @@
 import { instance, type Viz } from '@viz-js/viz';
-import type { FlowGraph } from '../cli/graph-render.js';
+import type { FlowGraph } from '../inspect/graph.js';
 
 /**
  * DOT for the page: laid out left to right like `eventor graph --format dot`, but uncoloured; each

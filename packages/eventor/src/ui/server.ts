@@ -3,9 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatDuration, formatTime } from '../cli/format.js';
-import { runShape, StoreReader } from '../store/inspect.js';
+import { runShape, StoreReader } from '../inspect/reader.js';
 import type { RunRow } from '../store/store.js';
+import { formatDuration, formatTime } from '../text.js';
 import {
   RUN_STATES,
   type RunJson,

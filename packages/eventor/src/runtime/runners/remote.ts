@@ -2,6 +2,7 @@
  * The messages between the engine and a worker thread or forked child running a module step, and how
  * errors and log fields cross. Loaded by the entry scripts, so it must stay free of heavy imports.
  */
+import { errorRecord } from '../../describe.js';
 import { UnstorableResult } from '../../store/result-codec.js';
 
 /** Who the step is, as `currentStep()` reports it on the other side. */
@@ -76,14 +77,7 @@ export interface RemoteError {
 }
 
 export function toRemoteError(error: unknown, depth = 0): RemoteError {
-  if (error instanceof Error) {
-    const out: RemoteError = { name: error.name, message: error.message };
-    if (typeof error.stack === 'string') out.stack = error.stack;
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string') out.code = code;
-    if (error.cause !== undefined && depth < 4) out.cause = toRemoteError(error.cause, depth + 1);
-    return out;
-  }
+  if (error instanceof Error) return errorRecord<RemoteError>(error, depth, 4, toRemoteError);
   return { name: 'Error', message: describe(error), nonError: true };
 }
 

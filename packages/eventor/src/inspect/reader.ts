@@ -1,5 +1,4 @@
 import { existsSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { and, asc, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
@@ -7,9 +6,10 @@ import { StoreError } from '../errors.js';
 import { type DefinitionChangeRecord, readStoredShape } from '../model/definition-changes.js';
 import { assocKeyOf, type FlowShape } from '../model/flow.js';
 import type { TaskStatus } from '../model/status.js';
-import { decodeResult } from './result-codec.js';
-import * as schema from './schema.js';
-import { type RunRow, refuseNewerSchema, type TaskRow } from './store.js';
+import { getRun, latestRun, leaseHolderAlive, refuseNewerSchema } from '../store/queries.js';
+import { decodeResult } from '../store/result-codec.js';
+import * as schema from '../store/schema.js';
+import type { RunRow, TaskRow } from '../store/store.js';
 
 /** A run with the tasks of its current recovery counted by outcome. */
 export interface RunSummary extends RunRow {
@@ -18,7 +18,7 @@ export interface RunSummary extends RunRow {
   failure: number;
   /** Skipped by recovery (they count as success for the engine). */
   skipped: number;
-  /** Not finished: ready, allocate, fueled or active. */
+  /** Not finished: ready, allocate or active. */
   pending: number;
   /** Delays of the current recovery not yet fired. */
   delays: number;
@@ -219,17 +219,12 @@ export class StoreReader {
   }
 
   getRun(id: string): RunRow | undefined {
-    return this.db.select().from(schema.runs).where(eq(schema.runs.id, id)).get();
+    return getRun(this.db, id);
   }
 
   /** The run most recently started (the engine's "latest run"). */
   latestRun(): RunRow | undefined {
-    return this.db
-      .select()
-      .from(schema.runs)
-      .orderBy(desc(schema.runs.startedAt), desc(schema.runs.id))
-      .limit(1)
-      .get();
+    return latestRun(this.db);
   }
 
   /** Tasks of a run, oldest first, optionally filtered; `pending` in statuses stands for every unfinished one. */
@@ -310,7 +305,7 @@ export class StoreReader {
   }
 }
 
-const UNFINISHED: readonly TaskStatus[] = ['ready', 'allocate', 'fueled', 'active'];
+const UNFINISHED: readonly TaskStatus[] = ['ready', 'allocate', 'active'];
 
 /**
  * A task's stored result as JSON can show it, or `has: false` when it has none. Values JSON has no
@@ -384,18 +379,6 @@ export function assocKey(assoc: FlowShape['assocs'][number]): string {
 export function runState(run: RunRow): string {
   if (run.status !== 'running') return run.status;
   return leaseHolderAlive(run) ? 'running' : 'interrupted';
-}
-
-/** True while a live process holds the run (another machine's lease is taken as live). */
-export function leaseHolderAlive(run: RunRow): boolean {
-  if (run.leasePid === null) return false;
-  if (run.leaseHost !== hostname()) return true;
-  try {
-    process.kill(run.leasePid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Refuses a file without eventor's tables, and one written by a newer schema than this package ships. */

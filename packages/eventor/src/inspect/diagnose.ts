@@ -1,8 +1,9 @@
-import type { SerializedError } from '../errors.js';
-import type { Expr } from '../model/expression.js';
+import type { SerializedError } from '../describe.js';
+import { type Expr, evaluateExpr, exprEvents } from '../model/expression.js';
 import type { FlowShape } from '../model/flow.js';
-import { assocKey, type DelayInfo, runState, type StoreReader, type TriggerRow } from '../store/inspect.js';
+import { handlesFailure } from '../model/step.js';
 import type { RunRow, TaskRow } from '../store/store.js';
+import { assocKey, type DelayInfo, runState, type StoreReader, type TriggerRow } from './reader.js';
 
 /** A task as `why` reports it. */
 export interface TaskBrief {
@@ -53,7 +54,6 @@ export interface EventState {
 export type Reason =
   | { kind: 'ran'; task: TaskBrief; earlier?: TaskBrief }
   | { kind: 'running'; task: TaskBrief; since: number }
-  | { kind: 'starting'; task: TaskBrief }
   | {
       kind: 'pool';
       task: TaskBrief;
@@ -152,10 +152,8 @@ class RunContext {
     this.current = this.tasks.filter((task) => task.recovery === this.recovery);
     this.steps = new Map(shape.steps.map((s) => [s.name, s]));
     this.events = new Map(shape.events.map((e) => [e.name, e.expr]));
-    // a failure is unhandled when its step has no failure trigger (complete counts: it is expanded)
     this.unhandled = this.current.filter(
-      (task) =>
-        task.status === 'failure' && (this.steps.get(task.step)?.triggers?.failure ?? []).length === 0,
+      (task) => task.status === 'failure' && !handlesFailure(this.steps.get(task.step)?.triggers ?? {}),
     );
   }
 
@@ -191,7 +189,7 @@ class RunContext {
     }
     for (const event of [...events]) {
       const expr = this.events.get(event);
-      if (expr) for (const leaf of leafEvents(expr)) events.add(leaf);
+      if (expr) exprEvents(expr, events);
     }
     for (const assoc of this.shape.assocs) {
       if (assoc.targets.some((t) => t.kind === 'event' && events.has(t.name))) events.add(assoc.event);
@@ -217,8 +215,6 @@ class RunContext {
           reasons: [{ kind: 'running', task: brief(task), since: task.updatedAt }],
         };
       }
-      if (status === 'fueled')
-        return { sequence, verdict: 'running', reasons: [{ kind: 'starting', task: brief(task) }] };
       return { sequence, verdict: 'waiting', reasons: this.waitingReasons(task) };
     }
     const reasons: Reason[] = [];
@@ -247,7 +243,7 @@ class RunContext {
         return {
           pool,
           amount,
-          holders: others.filter((t) => t.status === 'fueled' || t.status === 'active').map(brief),
+          holders: others.filter((t) => t.status === 'active').map(brief),
           finished: others.filter((t) => t.status === 'success' || t.status === 'failure').map(brief),
         };
       });
@@ -314,7 +310,7 @@ class RunContext {
     const expr = this.events.get(event);
     if (expr) {
       state.expr = this.evaluate(expr, sequence);
-      const inputs = [...leafEvents(expr)].filter((name) => !this.fired(sequence).has(name));
+      const inputs = [...exprEvents(expr)].filter((name) => !this.fired(sequence).has(name));
       state.inputs = inputs.map((name) => this.explainEvent(name, sequence, depth + 1, visited));
     }
     const sources: EventSource[] = [];
@@ -349,9 +345,9 @@ class RunContext {
   private evaluate(expr: Expr, sequence: string): ExprState {
     if (expr.op === 'event')
       return { op: 'event', name: expr.name, value: this.fired(sequence).has(expr.name) };
-    const items = expr.items.map((item) => this.evaluate(item, sequence));
-    const value = expr.op === 'and' ? items.every((i) => i.value) : items.some((i) => i.value);
-    return { op: expr.op, value, items };
+    const fired = this.fired(sequence);
+    const value = evaluateExpr(expr, (event) => fired.has(event));
+    return { op: expr.op, value, items: expr.items.map((item) => this.evaluate(item, sequence)) };
   }
 
   private fired(sequence: string): Map<string, TriggerRow> {
@@ -383,12 +379,6 @@ class RunContext {
     }
     return found;
   }
-}
-
-function leafEvents(expr: Expr, into = new Set<string>()): Set<string> {
-  if (expr.op === 'event') into.add(expr.name);
-  else for (const item of expr.items) leafEvents(item, into);
-  return into;
 }
 
 export function brief(task: TaskRow): TaskBrief {

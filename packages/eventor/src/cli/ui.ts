@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { type Command, type Io, integerArg, parseOrUsage, positionals, UsageError } from '../cli/command.js';
-import { StoreReader } from '../store/inspect.js';
-import { startUi } from './server.js';
+import { StoreReader } from '../inspect/reader.js';
+import { startUi } from '../ui/server.js';
+import { type Command, type Io, integerArg, parseOrUsage, positionals, UsageError } from './command.js';
 
 const HELP = `Usage: eventor ui <store> [--port 4807] [--host 127.0.0.1]
 
