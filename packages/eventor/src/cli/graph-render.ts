@@ -1,3 +1,4 @@
+import { dotEdges, dotHeader, dotShape, dotString } from '../inspect/dot.js';
 import type { FlowGraph, StepState } from '../inspect/graph.js';
 import { printable } from '../text.js';
 
@@ -37,20 +38,11 @@ export function renderMermaid(graph: FlowGraph): string {
 
 /** Graphviz DOT text; `renderSvg` lays it out, or `dot -Tsvg` where Graphviz is installed. */
 export function renderDot(graph: FlowGraph, title = 'flow'): string {
-  const lines = [
-    `digraph ${dotString(printable(title))} {`,
-    '  rankdir=LR;',
-    '  node [fontname="Helvetica", fontsize=11];',
-    '  edge [fontname="Helvetica", fontsize=9];',
-  ];
+  const lines = dotHeader(title);
   for (const node of graph.nodes) {
-    const attrs: string[] = [];
     // the name escaped first, so the only raw newline left is the one before the state
     const label = printable(node.name) + (node.state ? `\n${node.state}` : '');
-    attrs.push(`label=${dotString(label)}`);
-    if (node.kind === 'event') attrs.push('shape=ellipse');
-    else if (node.kind === 'step') attrs.push('shape=box', 'style="rounded,filled"', 'fillcolor="#ffffff"');
-    else attrs.push('shape=circle', 'fontsize=9', 'width=0.4', 'fixedsize=true');
+    const attrs = [`label=${dotString(label)}`, ...dotShape(node)];
     if (node.state) {
       const style = STATE_STYLE[node.state];
       attrs.splice(
@@ -62,20 +54,7 @@ export function renderDot(graph: FlowGraph, title = 'flow'): string {
     }
     lines.push(`  ${node.id} [${attrs.join(', ')}];`);
   }
-  for (const edge of graph.edges) {
-    const attrs: string[] = [];
-    if (edge.label !== undefined) attrs.push(`label=${dotString(printable(edge.label))}`);
-    if (edge.kind === 'expr') attrs.push('style=dotted', 'arrowhead=empty');
-    if (edge.kind === 'trigger') {
-      attrs.push('style=bold');
-      if (edge.label === 'failure') attrs.push('color="#c92a2a"');
-      else if (edge.label === 'success') attrs.push('color="#2b8a3e"');
-    }
-    if (edge.kind === 'assoc' && edge.label !== undefined) attrs.push('style=dashed');
-    lines.push(`  ${edge.from} -> ${edge.to}${attrs.length > 0 ? ` [${attrs.join(', ')}]` : ''};`);
-  }
-  lines.push('}');
-  return lines.join('\n');
+  return lines.concat(dotEdges(graph), '}').join('\n');
 }
 
 /**
@@ -89,9 +68,4 @@ function mermaidText(text: string): string {
     .replace(/</g, '#lt;')
     .replace(/>/g, '#gt;')
     .replace(/`/g, '#96;');
-}
-
-/** A DOT quoted string; `text` is printable already, save for newlines meant as line breaks. */
-function dotString(text: string): string {
-  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, '\\n')}"`;
 }

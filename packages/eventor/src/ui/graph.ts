@@ -1,4 +1,5 @@
 import { instance, type Viz } from '@viz-js/viz';
+import { dotEdges, dotHeader, dotShape, dotString } from '../inspect/dot.js';
 import type { FlowGraph } from '../inspect/graph.js';
 
 /**
@@ -7,38 +8,17 @@ import type { FlowGraph } from '../inspect/graph.js';
  * and a change of status never needs a new layout.
  */
 export function pageDot(graph: FlowGraph, title: string): string {
-  const lines = [
-    `digraph ${dotString(title)} {`,
-    '  rankdir=LR;',
-    '  bgcolor="transparent";',
-    '  node [fontname="Helvetica", fontsize=11];',
-    '  edge [fontname="Helvetica", fontsize=9];',
-  ];
+  const lines = dotHeader(title, ['  bgcolor="transparent";']);
   for (const node of graph.nodes) {
-    const attrs = [`id="n_${node.id}"`, `class="${node.kind}"`, `label=${dotString(node.name)}`];
-    if (node.kind === 'event') attrs.push('shape=ellipse');
-    else if (node.kind === 'step') attrs.push('shape=box', 'style="rounded,filled"', 'fillcolor="#ffffff"');
-    else attrs.push('shape=circle', 'fontsize=9', 'width=0.4', 'fixedsize=true');
+    const attrs = [
+      `id="n_${node.id}"`,
+      `class="${node.kind}"`,
+      `label=${dotString(node.name)}`,
+      ...dotShape(node),
+    ];
     lines.push(`  ${node.id} [${attrs.join(', ')}];`);
   }
-  for (const edge of graph.edges) {
-    const attrs: string[] = [];
-    if (edge.label !== undefined) attrs.push(`label=${dotString(edge.label)}`);
-    if (edge.kind === 'expr') attrs.push('style=dotted', 'arrowhead=empty');
-    if (edge.kind === 'trigger') {
-      attrs.push('style=bold');
-      if (edge.label === 'failure') attrs.push('color="#c92a2a"');
-      else if (edge.label === 'success') attrs.push('color="#2b8a3e"');
-    }
-    if (edge.kind === 'assoc' && edge.label !== undefined) attrs.push('style=dashed');
-    lines.push(`  ${edge.from} -> ${edge.to}${attrs.length > 0 ? ` [${attrs.join(', ')}]` : ''};`);
-  }
-  lines.push('}');
-  return lines.join('\n');
-}
-
-function dotString(text: string): string {
-  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, '\\n')}"`;
+  return lines.concat(dotEdges(graph), '}').join('\n');
 }
 
 let viz: Promise<Viz> | undefined;
