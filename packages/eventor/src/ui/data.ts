@@ -12,6 +12,7 @@ import {
 } from '../inspect/reader.js';
 import type { FlowShape } from '../model/flow.js';
 import type { RunRow, TaskRow } from '../store/store.js';
+import type { TaskJson } from './page/api.js';
 
 /** Run states a reader sees (runState), for the runs filter. */
 export const RUN_STATES = ['running', 'interrupted', 'success', 'failure'] as const;
@@ -132,20 +133,6 @@ export function shapeKey(run: RunRow): string {
 export function runGraph(run: RunRow): { shape: FlowShape; graph: FlowGraph } | undefined {
   const shape = runShape(run);
   return shape ? { shape, graph: buildGraph(shape) } : undefined;
-}
-
-export interface TaskJson {
-  step: string;
-  sequence: string;
-  recovery: number;
-  status: string;
-  skipped: boolean;
-  attempts: number;
-  durationMs: number | null;
-  createdAt: number;
-  updatedAt: number;
-  result?: unknown;
-  error?: SerializedError;
 }
 
 export function taskJson(row: TaskRow): TaskJson {

@@ -2,6 +2,8 @@
 // Every name is put in the page with textContent (never as HTML); the only HTML it inserts is the
 // SVG the server drew with Graphviz, which escapes the labels.
 
+import type { ErrorJson, TaskJson } from './api.js';
+
 interface StepJson {
   name: string;
   node: string;
@@ -22,28 +24,6 @@ interface RunDetail {
   steps: StepJson[];
   recoveries: number[];
   shapeKey: string;
-}
-
-interface SerializedError {
-  name: string;
-  message: string;
-  stack?: string;
-  code?: string;
-  cause?: SerializedError;
-}
-
-interface TaskJson {
-  step: string;
-  sequence: string;
-  recovery: number;
-  status: string;
-  skipped: boolean;
-  attempts: number;
-  durationMs: number | null;
-  createdAt: number;
-  updatedAt: number;
-  result?: unknown;
-  error?: SerializedError;
 }
 
 type Child = Node | string | null | undefined | false;
@@ -90,7 +70,7 @@ function statusBadge(task: TaskJson): HTMLElement {
   return h('span', { class: `status st-${taskState(task)}` }, task.skipped ? 'skipped' : task.status);
 }
 
-function errorText(error: SerializedError): string {
+function errorText(error: ErrorJson): string {
   let text = error.stack ?? `${error.name}: ${error.message}`;
   if (error.cause) text += `\nCaused by: ${errorText(error.cause)}`;
   return text;
