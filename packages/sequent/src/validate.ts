@@ -26,18 +26,7 @@ const LEAF_KEYS = ['func', 'module', 'export', 'command', 'cwd', 'env', 'args', 
 const SHARED_KEYS = ['requires', 'delay', 'acquires', 'releases', 'config'] as const;
 const KNOWN_KEYS = new Set<string>([...LEAF_KEYS, ...SHARED_KEYS, 'repeats']);
 /** The options eventor checks as it would on the compiled step; `config` waits for run() (it is inherited). */
-const EVENTOR_CHECKED = [
-  'func',
-  'module',
-  'export',
-  'command',
-  'cwd',
-  'env',
-  'args',
-  'recovery',
-  'acquires',
-  'releases',
-] as const;
+const EVENTOR_CHECKED = [...LEAF_KEYS, 'acquires', 'releases'] as const;
 
 export function checkName(name: unknown, parent: StepNode): asserts name is string {
   if (typeof name !== 'string' || name.length === 0) {
