@@ -125,7 +125,7 @@ export function diffShapes(before: FlowShape, after: FlowShape): DefinitionChang
   for (const event of before.events)
     if (!newEvents.has(event.name)) changes.push({ what: 'event', change: 'removed', name: event.name });
 
-  changes.push(...diffAssocs(before.assocs, after.assocs));
+  for (const change of diffAssocs(before.assocs, after.assocs)) changes.push(change);
   return changes;
 }
 
