@@ -500,6 +500,13 @@ export class Eventor {
         ? this.store.latestRun(this.name)
         : this.store.getRun(this.requestedRunId);
     if (!found) {
+      const damage = this.store.damage();
+      if (damage !== undefined) {
+        throw new StoreError(
+          `Cannot ${this.runMode}: the store at "${this.store.path}" is corrupt (${damage}), so its runs cannot be found. Restore it from a copy, or start afresh with another \`store\` path.`,
+          { code: 'FLOW_STORE_FAILED' },
+        );
+      }
       const which =
         this.requestedRunId === undefined
           ? `no run of flow "${this.name}" (${describeFlows(this.store.flowNames())})`

@@ -9,15 +9,18 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  closeSync,
   copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
   rmSync,
   statSync,
   truncateSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -204,11 +207,41 @@ describe('a damaged store file', () => {
           [100, 'continue'],
           [pageSize, 'continue'],
           [size - pageSize, 'recover'],
+          // cut inside the last pages: SQLite reads past the end (SQLITE_IOERR_SHORT_READ)
+          [size - 100, 'continue'],
+          [size - 2942, 'recover'],
         ],
       },
     );
     expect(untyped).toEqual([]);
   }, 60_000);
+
+  it('says a store is corrupt, not that it has no run, when a damaged index hides its runs', async () => {
+    const box = sandbox('hostile-store');
+    const reference = await referenceStore(box);
+    const store = copyStore(reference, box.dir, 'empty-index.db');
+    const db = new Database(store);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const root = db
+      .prepare("SELECT rootpage FROM sqlite_master WHERE type = 'index' AND name = 'runs_name_started_idx'")
+      .pluck()
+      .get() as number;
+    db.close();
+    // the index's root becomes a valid, empty leaf page: SQLite reads it without error and finds nothing
+    const page = Buffer.alloc(pageSize);
+    page[0] = 0x0a;
+    page.writeUInt16BE(pageSize % 65536, 5);
+    const fd = openSync(store, 'r+');
+    writeSync(fd, page, 0, pageSize, (root - 1) * pageSize);
+    closeSync(fd);
+    for (const runMode of ['recover', 'continue'] as const) {
+      const error = await useStore(store, runMode);
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).message).toMatch(/corrupt/);
+      expect((error as StoreError).message).not.toMatch(/there is no run/);
+    }
+  });
 
   it('meets a store whose pages were scribbled over with a StoreError, never a raw SQLite error', async () => {
     const box = sandbox('hostile-store');

@@ -181,6 +181,19 @@ export class Store {
     return latestRun(this.db, name);
   }
 
+  /**
+   * What SQLite's integrity check finds wrong with the file, or undefined when it is sound. For
+   * error paths only (it reads the whole file): a damaged index can hide rows instead of failing.
+   */
+  damage(): string | undefined {
+    try {
+      const rows = this.sqlite.prepare('PRAGMA integrity_check(3)').pluck().all() as string[];
+      return rows.length === 1 && rows[0] === 'ok' ? undefined : rows.join('; ');
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
   /** The flow names the store has runs of, sorted. */
   flowNames(): string[] {
     return this.db
@@ -576,7 +589,11 @@ export function asStoreError(error: unknown, path: string, busyTimeoutMs?: numbe
   const message = (error as Error).message;
   let cause: string;
   if (code === 'SQLITE_FULL') cause = 'the disk is full; free some space, then recover or continue the run';
-  else if (code.startsWith('SQLITE_IOERR')) {
+  else if (code === 'SQLITE_IOERR_SHORT_READ') {
+    // a read past the end of the file: it is shorter than its own pages say, i.e. cut off
+    cause =
+      'the file is corrupt: it is shorter than its pages say (truncated); restore it from a copy, or start afresh with another `store` path';
+  } else if (code.startsWith('SQLITE_IOERR')) {
     cause =
       'a write failed (disk full, file size limit, or a failing device); fix it, then recover or continue the run';
   } else if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
