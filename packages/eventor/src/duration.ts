@@ -20,3 +20,8 @@ export function parseDuration(value: unknown, option: string): number {
       `or a string with a unit such as '250ms', '1.5s', '10m', '6h' or '1d'.`,
   );
 }
+
+/** A duration as options take it: whole seconds as '30s', anything else in ms. */
+export function formatMs(ms: number): string {
+  return ms >= 1000 && ms % 100 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}

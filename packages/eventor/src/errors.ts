@@ -29,6 +29,16 @@ export class StoreError extends FlowError {
   }
 }
 
+/** A run's lease was taken over while its holder was silent; what a fenced commit throws. */
+export function leaseLostError(runId: string, location: string): StoreError {
+  return new StoreError(
+    `Run "${runId}" in "${location}" was taken over by another process while this one was silent for longer ` +
+      'than leaseTtl (paused, or blocked): this one writes nothing more. Let the new holder finish, or give a ' +
+      'longer `leaseTtl` if steps block the event loop that long.',
+    { code: 'FLOW_LEASE_LOST' },
+  );
+}
+
 /** A step's failure; the message names the step and sequence, `cause` holds what the step threw. */
 export class StepFailedError extends FlowError {
   readonly step: string;
@@ -43,5 +53,5 @@ export class StepFailedError extends FlowError {
   }
 }
 
-// loop.ts and older importers read these here; their one copy is in describe.ts
+// their one copy is in describe.ts
 export { describeThrown, type SerializedError, serializeError } from './describe.js';

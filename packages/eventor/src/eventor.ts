@@ -1,68 +1,36 @@
-import { randomBytes } from 'node:crypto';
 import { basename, extname, resolve } from 'node:path';
 import { formatValue } from './describe.js';
-import { type Duration, parseDuration } from './duration.js';
+import { parseDuration } from './duration.js';
 import { FlowConfigError, FlowDefinitionError, type SerializedError, StoreError } from './errors.js';
-import { LOG_LEVELS, type Logger, type LogLevel, ScopedLogger } from './logger.js';
+import { ScopedLogger } from './logger.js';
 import { describeChange, diffShapes, readStoredShape } from './model/definition-changes.js';
 import { EventRef, ownerOf, StepRef } from './model/event.js';
 import { type ExprItem, normalizeExpr } from './model/expression.js';
 import { type AssocTarget, FlowDefinition, type FlowShape } from './model/flow.js';
-import { RUN_MODES, type RunMode, type TaskStatus } from './model/status.js';
+import type { RunMode, TaskStatus } from './model/status.js';
+import type { StepArgs, StepOptions, StepResult } from './model/step.js';
 import {
-  booleanOption,
   buildStepDef,
-  checkConfigKeys,
-  constructOption,
-  integerOption,
-  type StepArgs,
-  type StepOptions,
-  type StepResult,
-  type TaskConstruct,
-} from './model/step.js';
-import { combineObservers, createProgressView, type ProgressOptions } from './progress/index.js';
-import { type Clock, systemClock, TestClock } from './runtime/clock.js';
+  checkName,
+  checkOptionsObject,
+  checkTaskQuery,
+  type EventorOptions,
+  normalizeSequence,
+  type RunOptions,
+  resolveEventorOptions,
+  resolveMaxLoops,
+  type TaskQueryOptions,
+} from './options.js';
+import { combineObservers, createProgressView } from './progress/index.js';
+import { type Clock, systemClock } from './runtime/clock.js';
 import { activeStepContext } from './runtime/context.js';
-import { RunLoop } from './runtime/loop.js';
-import { guardObserver, type RunObserver } from './runtime/observer.js';
+import { RunLoop, type RunSettings } from './runtime/loop.js';
+import { guardObserver } from './runtime/observer.js';
 import { disposeRunners } from './runtime/runners/index.js';
+import { type ClaimedRun, RunSession } from './runtime/session.js';
+import { openStore } from './store/open.js';
 import { decodeResult } from './store/result-codec.js';
-import { asStoreError, type RunRow, Store, type TaskRow } from './store/store.js';
-
-export interface EventorConfig {
-  /** Cap on tasks running at once in this eventor; < 1 = no cap (default). */
-  maxConcurrent?: number;
-  /** After an unhandled failure, start no new task (default true). */
-  stopOnException?: boolean;
-  /** How function steps run: 'inline' (default), 'worker' or 'process'. */
-  taskConstruct?: TaskConstruct;
-  /** Prefix of the env vars given to worker/process/command steps (default 'EVENTOR_'). */
-  envPrefix?: string;
-}
-
-export interface EventorOptions {
-  name?: string;
-  store?: string;
-  runMode?: RunMode;
-  runId?: string;
-  logger?: Logger;
-  logLevel?: LogLevel;
-  handleSignals?: boolean;
-  /** Virtual time for tests (see TestClock); default the system clock. */
-  clock?: TestClock;
-  /** How long to wait for another process's write to the store file before failing (default '30s'). */
-  busyTimeout?: Duration;
-  config?: EventorConfig;
-}
-
-export interface RunOptions {
-  /** Follows the run as it goes; `progress: true` installs the built-in progress view. */
-  observer?: RunObserver;
-  /** Passes to make; a pass acts on everything ready now and waits for the tasks it started. */
-  maxLoops?: number;
-  /** Live progress on a TTY, log lines otherwise; an object says how to group the steps into rows. */
-  progress?: boolean | ProgressOptions;
-}
+import type { Store, TaskRow } from './store/types.js';
 
 export interface RunResult {
   /** False iff some step failed with no failure/complete trigger. */
@@ -88,16 +56,6 @@ export interface TaskRecord<R = unknown> {
   updatedAt: Date;
 }
 
-export interface TaskQueryOptions<R = unknown> {
-  status?: TaskStatus;
-  /** A step's handle (which types the records' result) or its name. */
-  step?: StepRef<R> | string;
-  recovery?: number;
-  /** Page size and the number of records to pass over, for paging through large runs. */
-  limit?: number;
-  offset?: number;
-}
-
 export interface PendingWork {
   count: number;
   nextDelayIn: number | null;
@@ -108,22 +66,8 @@ export interface AddEventOptions {
 }
 
 export interface AddAssocOptions {
-  delay?: Duration;
+  delay?: import('./duration.js').Duration;
 }
-
-const OPTION_KEYS = new Set([
-  'name',
-  'store',
-  'runMode',
-  'runId',
-  'logger',
-  'logLevel',
-  'handleSignals',
-  'clock',
-  'busyTimeout',
-  'config',
-]);
-const CONFIG_KEYS = new Set(['maxConcurrent', 'stopOnException', 'taskConstruct', 'envPrefix']);
 
 /**
  * A durable event/step flow on a SQLite store.
@@ -140,17 +84,13 @@ export class Eventor {
   private readonly store: Store;
   private readonly flow = new FlowDefinition();
   private readonly logger: ScopedLogger;
-  private readonly settings: {
-    maxConcurrent: number;
-    stopOnException: boolean;
-    taskConstruct: TaskConstruct;
-    envPrefix: string;
-  };
-  private readonly requestedRunId: string | undefined;
-  private readonly leaseToken = randomBytes(12).toString('hex');
-  private run_: { id: string; recovery: number } | undefined;
-  private leaseHeld = false;
+  private readonly settings: RunSettings;
+  private readonly session: RunSession;
   private loop: RunLoop | undefined;
+  /** Set from the moment run() is called until it settles, before the loop exists. */
+  private running = false;
+  /** A stop() that came while run() was still starting; the loop begins stopped. */
+  private stopBeforeLoop: string | undefined;
   private closed = false;
   private readonly handleSignals: boolean;
   private readonly clock: Clock;
@@ -158,80 +98,44 @@ export class Eventor {
   private shapeWritten: string | undefined;
 
   constructor(options: EventorOptions = {}) {
-    if (typeof options !== 'object' || options === null) {
-      throw new FlowConfigError(`Eventor options must be an object; got ${formatValue(options)}.`);
-    }
-    for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.has(key)) {
-        throw new FlowConfigError(
-          `Unknown Eventor option "${key}". Known options: ${[...OPTION_KEYS].join(', ')}.`,
-        );
-      }
-    }
-    this.name = options.name ?? defaultName();
-    if (typeof this.name !== 'string' || this.name.length === 0) {
-      throw new FlowConfigError(
-        `Option "name" must be a non-empty string; got ${formatValue(options.name)}.`,
-      );
-    }
-    this.runMode = options.runMode ?? 'restart';
-    if (!RUN_MODES.includes(this.runMode)) {
-      throw new FlowConfigError(
-        `Option "runMode" must be one of ${RUN_MODES.join(', ')}; got ${formatValue(options.runMode)}.`,
-      );
-    }
-    if (options.runId !== undefined && (typeof options.runId !== 'string' || options.runId.length === 0)) {
-      throw new FlowConfigError(
-        `Option "runId" must be a non-empty string; got ${formatValue(options.runId)}.`,
-      );
-    }
-    this.requestedRunId = options.runId;
-    const logLevel = options.logLevel ?? 'warn';
-    if (!LOG_LEVELS.includes(logLevel)) {
-      throw new FlowConfigError(
-        `Option "logLevel" must be one of ${LOG_LEVELS.join(', ')}; got ${formatValue(logLevel)}.`,
-      );
-    }
-    this.logger = ScopedLogger.create(options.logger, logLevel).child({ flow: this.name });
-    this.settings = resolveConfig(options.config ?? {});
-    this.handleSignals = options.handleSignals ?? false;
-    if (options.clock !== undefined && !(options.clock instanceof TestClock)) {
-      throw new FlowConfigError(
-        `Option "clock" must be a TestClock (new TestClock() from @flow/eventor), or left out for the system clock; got ${formatValue(options.clock)}.`,
-      );
-    }
-    this.clock = options.clock ?? systemClock;
-    const storePath = options.store ?? resolve(process.cwd(), `${this.name}.run.db`);
-    if (typeof storePath !== 'string' || storePath.length === 0) {
-      throw new FlowConfigError(
-        `Option "store" must be a file path or ':memory:'; got ${formatValue(options.store)}.`,
-      );
-    }
-    if (storePath === ':memory:' && this.runMode !== 'restart') {
-      throw new FlowConfigError(
-        `runMode '${this.runMode}' needs a store file: an in-memory store (':memory:') keeps nothing to ${this.runMode}.`,
-      );
-    }
-    const busyTimeoutMs =
-      options.busyTimeout === undefined ? undefined : parseDuration(options.busyTimeout, 'busyTimeout');
-    this.store = Store.open(storePath, { busyTimeoutMs });
-    this.logger.info({ store: storePath }, `Eventor store file: ${storePath}`);
+    const resolved = resolveEventorOptions(options, {
+      name: defaultName(),
+      store: (name) => resolve(process.cwd(), `${name}.run.db`),
+    });
+    this.name = resolved.name;
+    this.runMode = resolved.runMode;
+    this.logger = ScopedLogger.create(resolved.logger, resolved.logLevel).child({ flow: this.name });
+    this.settings = resolved.settings;
+    this.handleSignals = resolved.handleSignals;
+    this.clock = resolved.clock ?? systemClock;
+    this.store = openStore(resolved.store, { busyTimeoutMs: resolved.busyTimeoutMs });
+    this.session = new RunSession({
+      store: this.store,
+      name: this.name,
+      runMode: this.runMode,
+      runId: resolved.runId,
+      leaseTtlMs: resolved.leaseTtlMs,
+      clock: this.clock,
+      logger: this.logger,
+    });
+    this.session.onLost = (error) => this.loop?.abort(error);
+    this.logger.info({ store: resolved.store }, `Eventor store file: ${resolved.store}`);
   }
 
   /** The run this eventor acts on (created or looked up on first use). */
   get runId(): string {
-    return this.resolveRun().id;
+    return this.session.run.id;
   }
 
   /** The recovery number of this run: 0 for the first, +1 for each recover. */
   get recovery(): number {
-    return this.resolveRun().recovery;
+    return this.session.run.recovery;
   }
 
   /** Defines an event; with `expr` it fires by itself when the expression holds in a sequence. */
   addEvent(name: string, options: AddEventOptions = {}): EventRef {
     this.checkOpen();
-    checkOptions(`addEvent(${formatValue(name)})`, options);
+    checkOptionsObject(`addEvent(${formatValue(name)})`, options);
     checkName('Event', name);
     const expr =
       options.expr === undefined
@@ -273,7 +177,7 @@ export class Eventor {
     options: AddAssocOptions = {},
   ) {
     this.checkOpen();
-    checkOptions('addAssoc', options);
+    checkOptionsObject('addAssoc', options);
     const source = this.resolveEvent(event, 'addAssoc');
     const list = Array.isArray(targets) ? targets : [targets];
     if (list.length === 0)
@@ -289,75 +193,87 @@ export class Eventor {
     this.checkOpen();
     const name = this.resolveEvent(event, 'triggerEvent');
     const seq = normalizeSequence(sequence);
-    const run = this.ensureRun();
-    const step = activeStepContext();
-    if (this.loop?.isActive && step?.runId === run.id) {
-      return this.loop.stageTrigger(name, seq, { step: step.name, sequence: step.sequence });
+    const run = this.session.claim();
+    if (this.loop?.isActive) {
+      // committed by the loop's next pass; from a step's body, with that step's end
+      const step = activeStepContext();
+      const source = step?.runId === run.id ? { step: step.name, sequence: step.sequence } : undefined;
+      return this.loop.stageTrigger(name, seq, source);
     }
-    const fired = this.guard(() =>
-      this.store.insertTrigger(run.id, run.recovery, name, seq, false, this.clock.now()),
+    return sync(
+      this.store.insertTrigger({
+        runId: run.id,
+        recovery: run.recovery,
+        event: name,
+        sequence: seq,
+        now: this.clock.now(),
+      }),
     );
-    if (fired && this.loop?.isActive) this.loop.notifyTrigger(name, seq);
-    return fired;
   }
 
   /** Runs until nothing is left to do (or `maxLoops` passes); resolves with the outcome. */
   async run(options: RunOptions = {}): Promise<RunResult> {
     this.checkOpen();
-    if (this.loop?.isActive)
+    if (this.running)
       throw new FlowConfigError(
         `Eventor "${this.name}" is already running; await the first run() before calling it again.`,
       );
-    const maxLoops = options.maxLoops ?? -1;
-    if (!Number.isInteger(maxLoops))
-      throw new FlowConfigError(`Option "maxLoops" must be an integer; got ${formatValue(maxLoops)}.`);
+    this.running = true;
+    this.stopBeforeLoop = undefined;
+    try {
+      return await this.runOnce(options);
+    } finally {
+      this.running = false;
+      this.loop = undefined; // its state (fired triggers, task keys) is the run's history: let it go
+    }
+  }
+
+  private async runOnce(options: RunOptions): Promise<RunResult> {
+    const maxLoops = resolveMaxLoops(options.maxLoops);
     // made before the run is claimed, so that bad progress options leave the run as it was
     const progress =
       typeof options.progress === 'object' && options.progress !== null ? options.progress : {};
     const view = options.progress ? createProgressView({ ...progress, logger: this.logger }) : undefined;
-    const run = this.ensureRun();
-    if (!this.guard(() => this.store.hasTriggers(run.id, run.recovery))) {
-      // tasks and delays come from triggers only, so nothing is pending either
-      this.logger.warn(
-        { runId: run.id, recovery: run.recovery },
-        `Flow "${this.name}" has nothing to do: no event was triggered in run ${run.id} and nothing is pending. ` +
-          'Call triggerEvent(event) before run() to start it.',
-      );
-    }
-    const shape = this.shapeToStore(run);
-    this.guard(() =>
-      this.store.updateRun(
-        run.id,
-        shape === undefined ? { status: 'running' } : { status: 'running', shape },
-        this.clock.now(),
-      ),
-    );
-    this.shapeWritten = this.flow.shapeAsJson();
-    const logger = this.logger.child({ runId: run.id });
-    const loop = new RunLoop({
-      observer: guardObserver(view ? combineObservers(view, options.observer) : options.observer, logger),
-      flow: this.flow,
-      store: this.store,
-      runId: run.id,
-      recovery: run.recovery,
-      settings: this.settings,
-      logger,
-      clock: this.clock,
-    });
-    this.loop = loop;
-    const removeSignalHandlers = this.handleSignals ? this.installSignalHandlers(loop) : () => {};
+    const run = this.session.claim();
+    const removeSignalHandlers = this.handleSignals
+      ? RunSession.handleSignals((signal) => this.stop(`received ${signal}`))
+      : () => {};
     try {
-      const outcome = await loop.run(maxLoops).catch((error: unknown) => {
-        throw asStoreError(error, this.store.path, this.store.busyTimeoutMs);
-      });
-      if (this.store.isOpen) {
-        this.guard(() =>
-          this.store.updateRun(
-            run.id,
-            { status: outcome.status, endedAt: this.clock.now() },
-            this.clock.now(),
-          ),
+      if (!(await this.store.hasTriggers({ runId: run.id, recovery: run.recovery }))) {
+        // tasks and delays come from triggers only, so nothing is pending either
+        this.logger.warn(
+          { runId: run.id, recovery: run.recovery },
+          `Flow "${this.name}" has nothing to do: no event was triggered in run ${run.id} and nothing is pending. ` +
+            'Call triggerEvent(event) before run() to start it.',
         );
+      }
+      const shape = await this.shapeToStore(run);
+      await this.store.updateRun({
+        id: run.id,
+        fields: shape === undefined ? { status: 'running' } : { status: 'running', shape },
+        now: this.clock.now(),
+      });
+      this.shapeWritten = this.flow.shapeAsJson();
+      const logger = this.logger.child({ runId: run.id });
+      const loop = new RunLoop({
+        observer: guardObserver(view ? combineObservers(view, options.observer) : options.observer, logger),
+        flow: this.flow,
+        store: this.store.forRun({ runId: run.id, recovery: run.recovery, holder: this.session.holder }),
+        runId: run.id,
+        recovery: run.recovery,
+        settings: this.settings,
+        logger,
+        clock: this.clock,
+      });
+      this.loop = loop;
+      if (this.stopBeforeLoop !== undefined) loop.stop(this.stopBeforeLoop);
+      const outcome = await loop.run(maxLoops);
+      if (this.store.isOpen) {
+        await this.store.updateRun({
+          id: run.id,
+          fields: { status: outcome.status, endedAt: this.clock.now() },
+          now: this.clock.now(),
+        });
       }
       const log = outcome.ok ? this.logger.info.bind(this.logger) : this.logger.error.bind(this.logger);
       log(
@@ -370,21 +286,22 @@ export class Eventor {
       removeSignalHandlers();
       // stopped workers and children must be gone before another process may take the run over
       await disposeRunners();
-      this.releaseLeaseQuietly();
-      if (this.closed) this.store.close();
+      this.session.release();
+      if (this.closed) await this.store.close();
     }
   }
 
   /** Aborts running steps and records them failed; the run stays recoverable. */
   stop(reason = 'stopped'): void {
-    this.loop?.stop(reason);
+    if (this.loop) this.loop.stop(reason);
+    else if (this.running) this.stopBeforeLoop ??= reason;
   }
 
   /** Work not yet done in this run: unacted triggers, unfinished tasks and pending delays. */
   pending(): PendingWork {
     this.checkOpen();
-    const run = this.resolveRun();
-    const counts = this.guard(() => this.store.pendingCounts(run.id, run.recovery));
+    const run = this.session.run;
+    const counts = sync(this.store.pendingCounts({ runId: run.id, recovery: run.recovery }));
     return {
       count: counts.triggers + counts.tasks + counts.delays,
       nextDelayIn: counts.nextDue === null ? null : Math.max(0, counts.nextDue - this.clock.now()),
@@ -396,10 +313,10 @@ export class Eventor {
   tasks(query: TaskQueryOptions = {}): TaskRecord[] {
     this.checkOpen();
     checkTaskQuery(query);
-    const run = this.resolveRun();
+    const run = this.session.run;
     // a handle names its step in any Eventor on the store, like the name itself would
     const step = query.step instanceof StepRef ? query.step.name : query.step;
-    return this.guard(() => this.store.listTasks(run.id, { ...query, step }).map(toTaskRecord));
+    return sync(this.store.listTasks(run.id, { ...query, step })).map(toTaskRecord);
   }
 
   /** Closes the store; idempotent. */
@@ -411,8 +328,8 @@ export class Eventor {
       this.loop.stop('eventor closed');
       return;
     }
-    this.releaseLeaseQuietly();
-    this.store.close();
+    this.session.release();
+    void this.store.close();
   }
 
   // ---- internals --------------------------------------------------------------------------------
@@ -454,108 +371,9 @@ export class Eventor {
     );
   }
 
-  /** Store calls made after the store opened: SQLite failures come out as StoreError. */
-  private guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (error) {
-      throw asStoreError(error, this.store.path, this.store.busyTimeoutMs);
-    }
-  }
-
   private checkOpen(): void {
     if (this.closed)
       throw new FlowConfigError(`Eventor "${this.name}" is closed; create a new one to go on.`);
-  }
-
-  /** The run, for reading: resolved (and claimed) on first use, never claimed again afterwards. */
-  private resolveRun(): { id: string; recovery: number } {
-    return this.run_ ?? this.ensureRun();
-  }
-
-  /** Creates (restart) or looks up (recover, continue) the run, and holds its lease to write to it. */
-  private ensureRun(): { id: string; recovery: number } {
-    return this.guard(() => this.claimRun());
-  }
-
-  private claimRun(): { id: string; recovery: number } {
-    if (this.run_) {
-      if (!this.leaseHeld) this.retakeLease(this.run_);
-      return this.run_;
-    }
-    if (this.runMode === 'restart') {
-      const id = this.requestedRunId ?? generateRunId();
-      if (this.store.getRun(id)) {
-        throw new FlowConfigError(
-          `Run "${id}" already exists in the store; restart needs a new runId. Use runMode 'recover' or 'continue' to go on with it.`,
-        );
-      }
-      this.store.createRun({ id, name: this.name, mode: 'restart', now: this.clock.now() });
-      this.takeLease(id);
-      this.run_ = { id, recovery: 0 };
-      return this.run_;
-    }
-    const found: RunRow | undefined =
-      this.requestedRunId === undefined
-        ? this.store.latestRun(this.name)
-        : this.store.getRun(this.requestedRunId);
-    if (!found) {
-      const damage = this.store.damage();
-      if (damage !== undefined) {
-        throw new StoreError(
-          `Cannot ${this.runMode}: the store at "${this.store.path}" is corrupt (${damage}), so its runs cannot be found. Restore it from a copy, or start afresh with another \`store\` path.`,
-          { code: 'FLOW_STORE_FAILED' },
-        );
-      }
-      const which =
-        this.requestedRunId === undefined
-          ? `no run of flow "${this.name}" (${describeFlows(this.store.flowNames())})`
-          : `no run "${this.requestedRunId}"`;
-      throw new StoreError(
-        `Cannot ${this.runMode}: there is ${which} in the store at "${this.store.path}". Start one with runMode 'restart'.`,
-        { code: 'FLOW_STORE_NO_RUN' },
-      );
-    }
-    this.takeLease(found.id);
-    const recovery = this.runMode === 'recover' ? found.recovery + 1 : found.recovery;
-    this.store.updateRun(found.id, { mode: this.runMode, recovery, status: 'running' }, this.clock.now());
-    this.run_ = { id: found.id, recovery };
-    return this.run_;
-  }
-
-  private takeLease(runId: string): void {
-    this.store.acquireLease(runId, this.leaseToken);
-    this.leaseHeld = true;
-  }
-
-  /** Takes the lease again, unless another holder recovered or continued the run meanwhile. */
-  private retakeLease(run: { id: string; recovery: number }): void {
-    this.store.acquireLease(run.id, this.leaseToken, (row) => {
-      const recovered = row.recovery !== run.recovery;
-      if (!recovered && (row.leaseToken === null || row.leaseToken === this.leaseToken)) return;
-      throw new StoreError(
-        `Run "${run.id}" was ${recovered ? `recovered (it is at recovery ${row.recovery}, this Eventor at ${run.recovery})` : 'continued'} ` +
-          `by another Eventor since this one last drove it, so this one would write over its outcome. ` +
-          `Open a new Eventor with runMode 'continue' or 'recover' (and runId "${run.id}") to go on with it.`,
-        { code: 'FLOW_RUN_MOVED_ON' },
-      );
-    });
-    this.leaseHeld = true;
-  }
-
-  /** At the end of a run and on close: a lease left behind lapses with this process, so a store failure here is only logged. */
-  private releaseLeaseQuietly(): void {
-    try {
-      this.releaseLease();
-    } catch (error) {
-      this.logger.warn({ err: error }, `Could not release the run's lease: ${(error as Error).message}`);
-    }
-  }
-
-  private releaseLease(): void {
-    if (!this.leaseHeld || !this.run_) return;
-    this.leaseHeld = false;
-    this.store.releaseLease(this.run_.id, this.leaseToken);
   }
 
   /**
@@ -563,10 +381,10 @@ export class Eventor {
    * since the stored shape logs one warning listing every change, and the list is kept with the
    * shape for `eventor show`.
    */
-  private shapeToStore(run: { id: string; recovery: number }): string | undefined {
+  private async shapeToStore(run: ClaimedRun): Promise<string | undefined> {
     const shape = this.flow.shapeAsJson();
     if (shape === this.shapeWritten) return undefined;
-    const storedJson = this.guard(() => this.store.getRun(run.id))?.shape ?? null;
+    const storedJson = (await this.store.getRun(run.id))?.shape ?? null;
     if (storedJson === shape) return undefined;
     const stored = readStoredShape(storedJson);
     if (stored === undefined) return shape;
@@ -585,111 +403,21 @@ export class Eventor {
     }
     return history.length === 0 ? shape : JSON.stringify({ ...current, changes: history });
   }
-
-  private installSignalHandlers(loop: RunLoop): () => void {
-    const onSignal = (signal: NodeJS.Signals) => loop.stop(`received ${signal}`);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    return () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    };
-  }
 }
 
-function resolveConfig(config: EventorConfig) {
-  checkConfigKeys('Eventor', config, CONFIG_KEYS);
-  const maxConcurrent = integerOption(
-    'Eventor',
-    'maxConcurrent',
-    config.maxConcurrent ?? -1,
-    Number.NEGATIVE_INFINITY,
-  );
-  const stopOnException = booleanOption('Eventor', 'stopOnException', config.stopOnException) ?? true;
-  const taskConstruct = constructOption('Eventor', config.taskConstruct) ?? 'inline';
-  const envPrefix = config.envPrefix ?? 'EVENTOR_';
-  if (typeof envPrefix !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(envPrefix)) {
-    throw new FlowConfigError(
-      `Eventor: config.envPrefix must be a valid env var prefix such as 'EVENTOR_'; got ${formatValue(envPrefix)}.`,
-    );
+/** A store answer that a synchronous method returns (file stores answer at once). */
+function sync<T>(value: T | Promise<T>): T {
+  if (value instanceof Promise) {
+    throw new StoreError('This store answers asynchronously; call this method after `await ev.run()`.', {
+      code: 'FLOW_STORE_ASYNC',
+    });
   }
-  return { maxConcurrent, stopOnException, taskConstruct, envPrefix };
-}
-
-/** A UTF-16 surrogate without its pair: SQLite would store it as U+FFFD, so names would change. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function checkName(kind: 'Event' | 'Step', name: unknown): void {
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new FlowDefinitionError(`${kind} name must be a non-empty string; got ${formatValue(name)}.`);
-  }
-  if (LONE_SURROGATE.test(name)) {
-    throw new FlowDefinitionError(
-      `${kind} name ${formatValue(name)} is not well-formed text (a lone UTF-16 surrogate).`,
-    );
-  }
-}
-
-function checkOptions(where: string, options: unknown): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new FlowDefinitionError(`${where}: options must be an object; got ${formatValue(options)}.`);
-  }
-}
-
-const TASK_QUERY_KEYS = new Set(['status', 'step', 'recovery', 'limit', 'offset']);
-
-function checkTaskQuery(query: unknown): asserts query is TaskQueryOptions {
-  if (typeof query !== 'object' || query === null || Array.isArray(query)) {
-    throw new FlowConfigError(
-      `tasks(query): the query must be an object such as { status: 'failure' }; got ${formatValue(query)}.`,
-    );
-  }
-  for (const [key, value] of Object.entries(query)) {
-    if (!TASK_QUERY_KEYS.has(key)) {
-      throw new FlowConfigError(
-        `tasks(query): unknown option "${key}". Known: ${[...TASK_QUERY_KEYS].join(', ')}.`,
-      );
-    }
-    if (value === undefined) continue;
-    const text = key === 'status' || key === 'step';
-    const valid = text
-      ? typeof value === 'string' || (key === 'step' && value instanceof StepRef)
-      : Number.isInteger(value) && (value as number) >= 0;
-    if (!valid) {
-      const expected = key === 'step' ? "a step's handle or name" : text ? 'a string' : 'a whole number >= 0';
-      throw new FlowConfigError(
-        `tasks(query): option "${key}" must be ${expected}; got ${formatValue(value)}.`,
-      );
-    }
-  }
-}
-
-function normalizeSequence(sequence: unknown): string {
-  if (typeof sequence === 'number' && Number.isFinite(sequence)) return String(sequence);
-  if (typeof sequence === 'string' && sequence.length > 0 && !LONE_SURROGATE.test(sequence)) return sequence;
-  throw new FlowDefinitionError(
-    `triggerEvent: sequence must be a non-empty, well-formed string or a finite number; got ${formatValue(sequence)}.`,
-  );
-}
-
-function describeFlows(names: readonly string[]): string {
-  if (names.length === 0) return 'the store has no runs at all';
-  const shown = names.slice(0, 10).map((name) => JSON.stringify(name));
-  const more = names.length > shown.length ? `, and ${names.length - shown.length} more` : '';
-  return `the store has runs of ${names.length === 1 ? 'flow' : 'flows'} ${shown.join(', ')}${more}; give that \`name\``;
+  return value;
 }
 
 function defaultName(): string {
   const entry = process.argv[1];
   return entry ? basename(entry, extname(entry)) : 'eventor';
-}
-
-function generateRunId(): string {
-  const stamp = new Date()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  return `r-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
 function toTaskRecord(row: TaskRow): TaskRecord {

@@ -5,12 +5,8 @@ export { FlowConfigError, FlowDefinitionError, FlowError, StepFailedError, Store
 export type {
   AddAssocOptions,
   AddEventOptions,
-  EventorConfig,
-  EventorOptions,
   PendingWork,
-  RunOptions,
   RunResult,
-  TaskQueryOptions,
   TaskRecord,
 } from './eventor.js';
 export { Eventor } from './eventor.js';
@@ -31,10 +27,12 @@ export type {
   StepWork,
   TaskConstruct,
 } from './model/step.js';
-export { checkStepOptions } from './model/step.js';
+export type { EventorConfig, EventorOptions, RunOptions, TaskQueryOptions } from './options.js';
+export { checkStepOptions } from './options.js';
 export type { ProgressGroup, ProgressOptions } from './progress/index.js';
 export type { TestClockOptions } from './runtime/clock.js';
 export { TestClock } from './runtime/clock.js';
 export type { StepContext } from './runtime/context.js';
 export { currentStep } from './runtime/context.js';
 export type { RunObserver } from './runtime/observer.js';
+export { ChildExitError } from './runtime/runners/index.js';

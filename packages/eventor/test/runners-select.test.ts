@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StepOptions } from '../src/index.js';
-import { buildStepDef } from '../src/model/step.js';
+import { buildStepDef } from '../src/options.js';
 import { runCommand } from '../src/runtime/runners/command.js';
 import { childExecArgv } from '../src/runtime/runners/exec-argv.js';
 import { selectRunner } from '../src/runtime/runners/index.js';

@@ -1,6 +1,6 @@
 import { StoreError } from '../errors.js';
 import type { StoreReader } from '../inspect/reader.js';
-import type { RunRow } from '../store/store.js';
+import type { RunRow } from '../store/types.js';
 
 /** Where a command writes, and what it knows about the terminal. */
 export interface Io {

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildGraph, type FlowGraph, stepStates } from '../inspect/graph.js';
 import { runShape, runState, StoreReader } from '../inspect/reader.js';
-import type { RunRow } from '../store/store.js';
+import type { RunRow } from '../store/types.js';
 import {
   type Command,
   findRun,

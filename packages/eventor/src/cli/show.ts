@@ -3,7 +3,7 @@ import type { SerializedError } from '../describe.js';
 import type { TaskBrief } from '../inspect/diagnose.js';
 import { resultAsJson, runDefinitionChanges, runState, StoreReader } from '../inspect/reader.js';
 import { describeChange } from '../model/definition-changes.js';
-import type { RunRow, TaskRow } from '../store/store.js';
+import type { RunRow, TaskRow } from '../store/types.js';
 import {
   type Command,
   findRun,

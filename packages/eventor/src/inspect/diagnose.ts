@@ -2,7 +2,7 @@ import type { SerializedError } from '../describe.js';
 import { type Expr, evaluateExpr, exprEvents } from '../model/expression.js';
 import type { FlowShape } from '../model/flow.js';
 import { handlesFailure } from '../model/step.js';
-import type { RunRow, TaskRow } from '../store/store.js';
+import type { RunRow, TaskRow } from '../store/types.js';
 import { assocKey, type DelayInfo, runState, type StoreReader, type TriggerRow } from './reader.js';
 
 /** A task as `why` reports it. */

@@ -1,7 +1,7 @@
 /** A flow's graph as a run recorded it: nodes, edges and step states; the text formats are the presentations'. */
 import type { Expr } from '../model/expression.js';
 import type { FlowShape } from '../model/flow.js';
-import type { TaskRow } from '../store/store.js';
+import type { TaskRow } from '../store/types.js';
 import { formatDelay } from '../text.js';
 
 /** What a step's tasks came to, for colouring: the worst status among its latest tasks. */

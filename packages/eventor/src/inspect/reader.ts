@@ -6,10 +6,11 @@ import { StoreError } from '../errors.js';
 import { type DefinitionChangeRecord, readStoredShape } from '../model/definition-changes.js';
 import { assocKeyOf, type FlowShape } from '../model/flow.js';
 import type { TaskStatus } from '../model/status.js';
-import { getRun, latestRun, leaseHolderAlive, refuseNewerSchema } from '../store/queries.js';
 import { decodeResult } from '../store/result-codec.js';
-import * as schema from '../store/schema.js';
-import type { RunRow, TaskRow } from '../store/store.js';
+import { leaseHolderAlive } from '../store/sqlite/lease.js';
+import { getRun, latestRun, refuseNewerSchema } from '../store/sqlite/queries.js';
+import * as schema from '../store/sqlite/schema.js';
+import type { RunRow, TaskRow } from '../store/types.js';
 
 /** A run with the tasks of its current recovery counted by outcome. */
 export interface RunSummary extends RunRow {
@@ -117,7 +118,7 @@ export class StoreReader {
   /** Every run, oldest first, with the tasks of its current recovery counted. */
   listRuns(): RunSummary[] {
     const runs = this.db
-      .select()
+      .select(this.runColumns)
       .from(schema.runs)
       .orderBy(asc(schema.runs.startedAt), asc(schema.runs.id))
       .all();
@@ -143,7 +144,7 @@ export class StoreReader {
     const order = [desc(schema.runs.startedAt), desc(schema.runs.id)];
     if (live) {
       const rows = this.db
-        .select()
+        .select(this.runColumns)
         .from(schema.runs)
         .where(where)
         .orderBy(...order)
@@ -154,7 +155,7 @@ export class StoreReader {
     }
     const total = this.db.select({ n: sql<number>`count(*)` }).from(schema.runs).where(where).get()?.n ?? 0;
     const rows = this.db
-      .select()
+      .select(this.runColumns)
       .from(schema.runs)
       .where(where)
       .orderBy(...order)
@@ -219,12 +220,12 @@ export class StoreReader {
   }
 
   getRun(id: string): RunRow | undefined {
-    return getRun(this.db, id);
+    return getRun(this.db, id, this.runColumns);
   }
 
   /** The run most recently started (the engine's "latest run"). */
   latestRun(): RunRow | undefined {
-    return latestRun(this.db);
+    return latestRun(this.db, undefined, this.runColumns);
   }
 
   /** Tasks of a run, oldest first, optionally filtered; `pending` in statuses stands for every unfinished one. */
@@ -252,12 +253,23 @@ export class StoreReader {
    * (its results are all in `result`, as JSON).
    */
   private get taskColumns() {
-    const columns: Record<string, unknown> = { ...getTableColumns(schema.tasks) };
-    const present = new Set(this.sqlite.prepare("SELECT name FROM pragma_table_info('tasks')").pluck().all());
-    for (const [key, column] of Object.entries(getTableColumns(schema.tasks))) {
+    return this.presentColumns(schema.tasks, 'tasks');
+  }
+
+  /** The run columns to read; as for tasks (0003: `lease_expires_at`, read as NULL: no expiry). */
+  private get runColumns() {
+    return this.presentColumns(schema.runs, 'runs');
+  }
+
+  private presentColumns<T extends typeof schema.tasks | typeof schema.runs>(table: T, name: string) {
+    const columns: Record<string, unknown> = { ...getTableColumns(table) };
+    const present = new Set(
+      this.sqlite.prepare(`SELECT name FROM pragma_table_info('${name}')`).pluck().all(),
+    );
+    for (const [key, column] of Object.entries(getTableColumns(table))) {
       if (!present.has(column.name)) columns[key] = sql`NULL`;
     }
-    return columns as ReturnType<typeof getTableColumns<typeof schema.tasks>>;
+    return columns as ReturnType<typeof getTableColumns<T>>;
   }
 
   /** Events fired in a recovery of a run (optionally in one sequence), in firing order. */
@@ -378,7 +390,7 @@ export function assocKey(assoc: FlowShape['assocs'][number]): string {
  */
 export function runState(run: RunRow): string {
   if (run.status !== 'running') return run.status;
-  return leaseHolderAlive(run) ? 'running' : 'interrupted';
+  return leaseHolderAlive(run, Date.now()) ? 'running' : 'interrupted';
 }
 
 /** Refuses a file without eventor's tables, and one written by a newer schema than this package ships. */

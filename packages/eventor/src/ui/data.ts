@@ -11,7 +11,7 @@ import {
   type StoreReader,
 } from '../inspect/reader.js';
 import type { FlowShape } from '../model/flow.js';
-import type { RunRow, TaskRow } from '../store/store.js';
+import type { RunRow, TaskRow } from '../store/types.js';
 import type { TaskJson } from './page/api.js';
 
 /** Run states a reader sees (runState), for the runs filter. */

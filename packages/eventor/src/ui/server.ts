@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runShape, StoreReader } from '../inspect/reader.js';
-import type { RunRow } from '../store/store.js';
+import type { RunRow } from '../store/types.js';
 import { formatDuration, formatTime } from '../text.js';
 import {
   RUN_STATES,

@@ -1,5 +1,5 @@
 import type { ScopedLogger } from '../../logger.js';
-import type { Store } from '../../store/store.js';
+import type { RunStore } from '../../store/types.js';
 import { isLiveChild, KILL_GRACE_MS } from './children.js';
 import { type ChildIdentity, endGroup, groupAlive, orphanState } from './process-group.js';
 
@@ -27,15 +27,15 @@ function decodeChild(text: string): ChildIdentity | undefined {
  * The caller holds the run's lease, so whoever recorded these children is gone. Resolves once every
  * orphan has ended.
  */
-export function endOrphans(store: Store, runId: string, logger: ScopedLogger): Promise<void> | undefined {
+export async function endOrphans(store: RunStore, logger: ScopedLogger): Promise<void> {
   const ending: Array<Promise<void>> = [];
-  for (const row of store.tasksWithChild(runId)) {
-    const key = { runId, ord: row.ord };
+  for (const row of await store.tasksWithChild()) {
+    const key = row.ord;
     const child = decodeChild(row.child);
     if (child !== undefined && isLiveChild(child.pid)) continue; // ours, still tracked by this process
     const state = child === undefined ? 'gone' : orphanState(child);
     if (state === 'gone' || child === undefined) {
-      store.clearTaskChild(key, child?.pid);
+      await store.clearTaskChild({ ord: key, pid: child?.pid });
       continue;
     }
     const fields = { step: row.step, sequence: row.sequence, pid: child.pid };
@@ -49,9 +49,9 @@ export function endOrphans(store: Store, runId: string, logger: ScopedLogger): P
       continue;
     }
     ending.push(
-      endGroup(child.pid, KILL_GRACE_MS, () => orphanState(child) === 'running').then(() => {
+      endGroup(child.pid, KILL_GRACE_MS, () => orphanState(child) === 'running').then(async () => {
         const ended = !groupAlive(child.pid, child.start);
-        if (ended) store.clearTaskChild(key, child.pid);
+        if (ended) await store.clearTaskChild({ ord: key, pid: child.pid });
         logger.warn(
           fields,
           ended
@@ -63,6 +63,5 @@ export function endOrphans(store: Store, runId: string, logger: ScopedLogger): P
       }),
     );
   }
-  // undefined when nothing is left to wait for, so the caller goes on in the same turn
-  return ending.length === 0 ? undefined : Promise.all(ending).then(() => {});
+  await Promise.all(ending);
 }

@@ -16,6 +16,8 @@ export const runs = sqliteTable(
     leasePid: integer('lease_pid'),
     leaseHost: text('lease_host'),
     leaseToken: text('lease_token'),
+    /** Clock time after which the holder's lease has lapsed, unless it renews it first. */
+    leaseExpiresAt: integer('lease_expires_at'),
     /**
      * JSON of the flow's shape (events, steps, assocs), for tools that draw and inspect runs, with
      * the definition changes found each time the run was taken up with a changed definition.
