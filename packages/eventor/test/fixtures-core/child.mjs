@@ -2,8 +2,9 @@
 // program would, and talks to the parent test over the IPC channel of child_process.fork.
 //   node child.mjs crash <store> <dir> <sequences,comma,separated>
 //     runs the crash flow; s2 reports { type: 'hanging' } and never ends (the parent kills us)
-//   node child.mjs hold <store> <runId>
-//     runs the hold flow; its step reports { type: 'holding' } and waits for { type: 'release' }
+//   node child.mjs hold <store> <runId> [leaseTtl]
+//     runs the hold flow; its step reports { type: 'holding' } and waits for { type: 'release' };
+//     reports { type: 'done', result } or, when run() rejects, { type: 'done', error: { name, code } }
 //   node child.mjs chain <store> <runId> <length>
 //     reports { type: 'ready' }, waits for { type: 'go' }, runs a chain of <length> steps, reports
 //     { type: 'done', result, tasks } with the number of successful tasks
@@ -28,7 +29,7 @@ if (scenario === 'crash') {
   await ev.run();
   send({ type: 'error', message: 'the crash flow ended although s2 should hang' });
 } else if (scenario === 'hold') {
-  const [runId] = rest;
+  const [runId, leaseTtl] = rest;
   const released = new Promise((resolve) => {
     process.on('message', (message) => {
       if (message?.type === 'release') resolve();
@@ -37,14 +38,19 @@ if (scenario === 'crash') {
   const ev = buildHoldFlow(lib, {
     store,
     runId,
+    leaseTtl,
     hold: () => {
       send({ type: 'holding', runId: ev.runId });
       return released;
     },
   });
-  const result = await ev.run();
+  try {
+    const result = await ev.run();
+    send({ type: 'done', result });
+  } catch (error) {
+    send({ type: 'done', error: { name: error?.name, code: error?.code, message: error?.message } });
+  }
   ev.close();
-  send({ type: 'done', result });
   process.disconnect();
 } else if (scenario === 'chain') {
   const [runId, length] = rest;

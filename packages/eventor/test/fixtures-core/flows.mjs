@@ -57,7 +57,10 @@ export function buildCrashFlow(lib, { store, dir, runMode = 'restart', sequences
 }
 
 /** go -> hold: one step that awaits `hold()` (when given) before it succeeds. */
-export function buildHoldFlow(lib, { store, runId, runMode = 'restart', hold, handleSignals = false }) {
+export function buildHoldFlow(
+  lib,
+  { store, runId, runMode = 'restart', hold, handleSignals = false, leaseTtl },
+) {
   const ev = new lib.Eventor({
     name: 'hold',
     store,
@@ -65,6 +68,7 @@ export function buildHoldFlow(lib, { store, runId, runMode = 'restart', hold, ha
     runMode,
     logLevel: 'silent',
     ...(runId ? { runId } : {}),
+    ...(leaseTtl ? { leaseTtl } : {}),
   });
   const go = ev.addEvent('go');
   ev.addAssoc(
