@@ -1,7 +1,13 @@
 import { parseArgs } from 'node:util';
 import type { SerializedError } from '../describe.js';
 import type { TaskBrief } from '../inspect/diagnose.js';
-import { resultAsJson, runDefinitionChanges, runState, StoreReader } from '../inspect/reader.js';
+import {
+  resultAsJson,
+  runDefinitionChanges,
+  runState,
+  StoreReader,
+  TASK_FILTER_STATUSES,
+} from '../inspect/reader.js';
 import { describeChange } from '../model/definition-changes.js';
 import type { RunRow, TaskRow } from '../store/types.js';
 import {
@@ -23,7 +29,6 @@ import {
   table,
 } from './format.js';
 
-const STATUSES = ['ready', 'allocate', 'fueled', 'active', 'success', 'failure', 'pending', 'skipped'];
 
 const HELP = `Usage: eventor show <store> [runId] [--status S]... [--step NAME]... [--recovery N] [--json]
 
@@ -32,7 +37,7 @@ recovery, status, attempts, duration (from the task's creation to its last chang
 resources included), whether recovery skipped it, and the first line of its error.
 
 Options:
-  --status S     only tasks with this status: ${STATUSES.join(', ')}
+  --status S     only tasks with this status: ${TASK_FILTER_STATUSES.join(', ')}
                  (pending = not finished; skipped = skipped by recovery); repeat for several
   --step NAME    only tasks of this step; repeat for several
   --recovery N   only tasks of recovery N
@@ -77,8 +82,8 @@ export const showCommand: Command = {
       string | undefined,
     ];
     for (const status of values.status ?? []) {
-      if (!STATUSES.includes(status)) {
-        throw new UsageError(`--status must be one of ${STATUSES.join(', ')}; got "${status}"`, 'show');
+      if (!TASK_FILTER_STATUSES.includes(status)) {
+        throw new UsageError(`--status must be one of ${TASK_FILTER_STATUSES.join(', ')}; got "${status}"`, 'show');
       }
     }
     const recovery = integerArg('show', 'recovery', values.recovery);

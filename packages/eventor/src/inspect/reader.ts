@@ -228,7 +228,7 @@ export class StoreReader {
     return latestRun(this.db, undefined, this.runColumns);
   }
 
-  /** Tasks of a run, oldest first, optionally filtered; `pending` in statuses stands for every unfinished one. */
+  /** Tasks of a run, oldest first, optionally filtered (statuses from TASK_FILTER_STATUSES); `pending` in statuses stands for every unfinished one. */
   tasks(runId: string, filter: TaskFilter = {}): TaskRow[] {
     const conditions = [eq(schema.tasks.runId, runId)];
     if (filter.statuses && filter.statuses.length > 0) {
@@ -316,6 +316,9 @@ export class StoreReader {
     return this.delays(runId, recovery).filter((delay) => !delay.fired);
   }
 }
+
+/** What a task filter may ask for: the stored statuses, `pending` (any unfinished) and `skipped`. */
+export const TASK_FILTER_STATUSES: readonly string[] = ['ready', 'allocate', 'active', 'success', 'failure', 'pending', 'skipped'];
 
 const UNFINISHED: readonly TaskStatus[] = ['ready', 'allocate', 'active'];
 

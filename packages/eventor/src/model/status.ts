@@ -15,8 +15,8 @@ export type StepReplay = (typeof StepReplay)[keyof typeof StepReplay];
 export const RunMode = { restart: 'restart', recover: 'recover', continue: 'continue' } as const;
 export type RunMode = (typeof RunMode)[keyof typeof RunMode];
 
-/** Task statuses as stored; `allocate` and `fueled` are waiting for and holding resources. */
-export type TaskStatus = 'ready' | 'allocate' | 'fueled' | 'active' | 'success' | 'failure';
+/** Task statuses as stored; `allocate` is waiting for resources. */
+export type TaskStatus = 'ready' | 'allocate' | 'active' | 'success' | 'failure';
 
 export const STEP_STATUSES = Object.values(StepStatus) as StepStatus[];
 export const RUN_MODES = Object.values(RunMode) as RunMode[];

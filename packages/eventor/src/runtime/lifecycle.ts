@@ -192,7 +192,7 @@ export class Lifecycle {
     const { snapshot, firing, logger } = this.parts;
     const earlier = snapshot.earlier.get(keyOf(task.step.name, task.sequence));
     if (!earlier) return false;
-    const status = earlier.status === 'allocate' || earlier.status === 'fueled' ? 'ready' : earlier.status;
+    const status = earlier.status === 'allocate' ? 'ready' : earlier.status;
     if (task.step.recovery[status] !== 'skip') {
       // an attempt cut short by a crash or stop counts: retries go on from there instead of starting over
       if (status !== 'failure' && status !== 'success') task.attempts = earlier.attempts;

@@ -16,16 +16,6 @@ import type { TaskJson } from './page/api.js';
 
 /** Run states a reader sees (runState), for the runs filter. */
 export const RUN_STATES = ['running', 'interrupted', 'success', 'failure'] as const;
-export const TASK_STATUSES = [
-  'ready',
-  'allocate',
-  'fueled',
-  'active',
-  'success',
-  'failure',
-  'pending',
-  'skipped',
-];
 
 export interface RunJson {
   id: string;

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runShape, StoreReader } from '../inspect/reader.js';
+import { runShape, StoreReader, TASK_FILTER_STATUSES } from '../inspect/reader.js';
 import type { RunRow } from '../store/types.js';
 import { formatDuration, formatTime } from '../text.js';
 import {
@@ -14,7 +14,6 @@ import {
   runGraph,
   runsPage,
   shapeKey,
-  TASK_STATUSES,
   tasksOf,
   whyOf,
 } from './data.js';
@@ -276,8 +275,8 @@ class UiApp {
   private tasksJson(run: RunRow, q: URLSearchParams) {
     const statuses = q.getAll('status').filter((s) => s !== '');
     for (const status of statuses) {
-      if (!TASK_STATUSES.includes(status)) {
-        throw new BadRequest(`status must be one of ${TASK_STATUSES.join(', ')}; got "${status}".`);
+      if (!TASK_FILTER_STATUSES.includes(status)) {
+        throw new BadRequest(`status must be one of ${TASK_FILTER_STATUSES.join(', ')}; got "${status}".`);
       }
     }
     const recovery = q.get('recovery');
