@@ -29,7 +29,6 @@ import {
   table,
 } from './format.js';
 
-
 const HELP = `Usage: eventor show <store> [runId] [--status S]... [--step NAME]... [--recovery N] [--json]
 
 Prints the tasks of a run (default: the latest run), every recovery, oldest first: step, sequence,
@@ -83,7 +82,10 @@ export const showCommand: Command = {
     ];
     for (const status of values.status ?? []) {
       if (!TASK_FILTER_STATUSES.includes(status)) {
-        throw new UsageError(`--status must be one of ${TASK_FILTER_STATUSES.join(', ')}; got "${status}"`, 'show');
+        throw new UsageError(
+          `--status must be one of ${TASK_FILTER_STATUSES.join(', ')}; got "${status}"`,
+          'show',
+        );
       }
     }
     const recovery = integerArg('show', 'recovery', values.recovery);

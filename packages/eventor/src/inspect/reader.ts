@@ -318,7 +318,15 @@ export class StoreReader {
 }
 
 /** What a task filter may ask for: the stored statuses, `pending` (any unfinished) and `skipped`. */
-export const TASK_FILTER_STATUSES: readonly string[] = ['ready', 'allocate', 'active', 'success', 'failure', 'pending', 'skipped'];
+export const TASK_FILTER_STATUSES: readonly string[] = [
+  'ready',
+  'allocate',
+  'active',
+  'success',
+  'failure',
+  'pending',
+  'skipped',
+];
 
 const UNFINISHED: readonly TaskStatus[] = ['ready', 'allocate', 'active'];
 

@@ -1,13 +1,11 @@
 import { formatValue } from '../describe.js';
 import { FlowDefinitionError } from '../errors.js';
+import { type AssocTarget, assocKeyOf } from './assoc.js';
 import { stepDefinition } from './definition-changes.js';
 import { type Expr, exprEquals, exprEvents } from './expression.js';
 import type { StepDef } from './step.js';
 
-export interface AssocTarget {
-  kind: 'step' | 'event';
-  name: string;
-}
+export type { AssocTarget } from './assoc.js';
 
 /** event -> targets, optionally delayed; `key` identifies a delayed assoc in the store across runs. */
 export interface AssocDef {
@@ -183,9 +181,6 @@ export class FlowDefinition {
 }
 
 /** How the store names an assoc (its pending delays refer to it); the delay is not part of it. */
-export function assocKeyOf(event: string, targets: readonly AssocTarget[]): string {
-  // JSON, so no name can make two different assocs read the same
-  return JSON.stringify([event, ...targets.map((t) => `${t.kind}:${t.name}`)]);
-}
+export { assocKeyOf } from './assoc.js';
 
 const EMPTY: readonly never[] = Object.freeze([]);
