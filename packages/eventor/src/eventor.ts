@@ -9,6 +9,7 @@ import { type ExprItem, normalizeExpr } from './model/expression.js';
 import { type AssocTarget, FlowDefinition, type FlowShape } from './model/flow.js';
 import type { RunMode, TaskStatus } from './model/status.js';
 import type { StepArgs, StepOptions, StepResult } from './model/step.js';
+import { checkTree, type TreeDescription } from './model/tree.js';
 import {
   buildStepDef,
   checkName,
@@ -186,6 +187,21 @@ export class Eventor {
     const delayMs =
       options.delay === undefined ? 0 : parseDuration(options.delay, `addAssoc(${source}) delay`);
     this.flow.addAssoc(source, resolved, delayMs);
+  }
+
+  /**
+   * Records the tree this flow's steps and events were compiled from (by a library such as
+   * sequent), so that `eventor graph`, `show`, `why` and `ui` show the run as that tree. Call it
+   * once the steps and events it names are defined; it is stored with the run's shape.
+   */
+  describeTree(tree: TreeDescription): void {
+    this.checkOpen();
+    this.flow.setTree(
+      checkTree(tree, {
+        hasStep: (name) => this.flow.steps.has(name),
+        hasEvent: (name) => this.flow.events.has(name),
+      }),
+    );
   }
 
   /** Fires `event` in `sequence` (default '0'); false if it had already fired there. */
@@ -398,7 +414,7 @@ export class Eventor {
         `The flow's definition changed since run ${run.id} was stored: ${changes.map(describeChange).join('; ')}. ` +
           'Steps are matched by name and keep their recovery policy; an unfinished task of a removed step keeps the run incomplete.',
       );
-    } else if (stored.version === current.version) {
+    } else if (stored.version === current.version && sameJson(stored.tree, current.tree)) {
       return undefined; // the same definition: the stored JSON differs by its history only
     }
     return history.length === 0 ? shape : JSON.stringify({ ...current, changes: history });
@@ -413,6 +429,10 @@ function sync<T>(value: T | Promise<T>): T {
     });
   }
   return value;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function defaultName(): string {

@@ -27,6 +27,13 @@ export type {
   StepWork,
   TaskConstruct,
 } from './model/step.js';
+export type {
+  TreeContainer,
+  TreeDescription,
+  TreeLeaf,
+  TreeNode,
+  TreeRequirement,
+} from './model/tree.js';
 export type { EventorConfig, EventorOptions, RunOptions, TaskQueryOptions } from './options.js';
 export { checkStepOptions } from './options.js';
 export type { ProgressGroup, ProgressOptions } from './progress/index.js';

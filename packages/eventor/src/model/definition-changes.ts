@@ -199,6 +199,7 @@ export function readStoredShape(json: string | null): StoredShape | undefined {
       steps: Array.isArray(shape.steps) ? shape.steps : [],
       assocs: Array.isArray(shape.assocs) ? shape.assocs : [],
       ...(Array.isArray(shape.changes) ? { changes: shape.changes } : {}),
+      ...(shape.tree !== undefined ? { tree: shape.tree } : {}),
     };
   } catch {
     return undefined;

@@ -4,6 +4,7 @@ import { type AssocTarget, assocKeyOf } from './assoc.js';
 import { stepDefinition } from './definition-changes.js';
 import { type Expr, exprEquals, exprEvents } from './expression.js';
 import type { StepDef } from './step.js';
+import type { TreeDescription } from './tree.js';
 
 export type { AssocTarget } from './assoc.js';
 
@@ -58,6 +59,8 @@ export interface FlowShape {
     };
   }>;
   assocs: Array<{ event: string; targets: AssocTarget[]; delayMs?: number }>;
+  /** The tree the flow was written as, when a library compiled one onto eventor (describeTree). */
+  tree?: TreeDescription;
 }
 
 /** The definitions of one eventor: events, steps, assocs, and the indexes the run loop reads. */
@@ -69,6 +72,7 @@ export class FlowDefinition {
   private readonly dependentsByEvent = new Map<string, EventDef[]>();
   private readonly assocKeys = new Map<string, AssocDef>();
   private shapeJson: string | undefined;
+  private treeDescription: TreeDescription | undefined;
 
   addEvent(name: string, expr: Expr | undefined): { def: EventDef; created: boolean } {
     const existing = this.events.get(name);
@@ -131,6 +135,12 @@ export class FlowDefinition {
     this.assocsByEvent.set(event, list);
   }
 
+  /** The tree the steps and events were compiled from (checked by the caller); kept in the shape. */
+  setTree(tree: TreeDescription): void {
+    this.treeDescription = tree;
+    this.shapeJson = undefined;
+  }
+
   assocsOf(event: string): readonly AssocDef[] {
     return this.assocsByEvent.get(event) ?? EMPTY;
   }
@@ -176,6 +186,7 @@ export class FlowDefinition {
           ? { event: a.event, targets: a.targets, delayMs: a.delayMs }
           : { event: a.event, targets: a.targets },
       ),
+      ...(this.treeDescription === undefined ? {} : { tree: this.treeDescription }),
     };
   }
 }
