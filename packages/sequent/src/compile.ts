@@ -8,7 +8,9 @@ import {
   type StepOptions,
   type StepRef,
   type StepStatus,
+  type TreeDescription,
 } from '@flow/eventor';
+import { describeFlowTree } from './describe.js';
 import {
   beginStep,
   deadEvent,
@@ -39,6 +41,8 @@ export interface CompiledFlow {
   readonly leafPaths: ReadonlySet<string>;
   /** The progress view's rows: the tree's steps nested by container, bookkeeping steps hidden. */
   readonly progressGroups: readonly ProgressGroup[];
+  /** The tree with the compiled names of each step, for `Eventor.describeTree`. */
+  readonly tree: TreeDescription;
 }
 
 /**
@@ -132,7 +136,12 @@ class Compiler {
     this.addMirrorSteps();
 
     const leafPaths = new Set(nodes.filter((node) => !isContainer(node)).map((node) => node.path));
-    return { start: this.event(start), leafPaths, progressGroups: this.progressGroups(nodes) };
+    const tree = describeFlowTree(this.tree, {
+      leafStep: (node) => (this.entries.get(node) as StepRef).name,
+      bookkeepingOf: (node) => this.bookkeepingOf.get(node) ?? [],
+      failsVisibly: (node) => this.exprs.has(iterFailEvent(node.path)),
+    });
+    return { start: this.event(start), leafPaths, progressGroups: this.progressGroups(nodes), tree };
   }
 
   private progressGroups(nodes: readonly StepNode[]): ProgressGroup[] {

@@ -99,13 +99,16 @@ export function mirrorStep(event: string): string {
 /** The flow runs in this sequence; a container running in S runs its k-th iteration in `S.k`. */
 export const FLOW_SEQUENCE = '1';
 
+/** What joins a container's sequence and an iteration's number into the iteration's sequence. */
+export const ITERATION_SEPARATOR = '.';
+
 /** The sequence of iteration `k` (from 1) of a container running in sequence `outer`. */
 export function iterationSequence(outer: string, k: number): string {
-  return `${outer}.${k}`;
+  return `${outer}${ITERATION_SEPARATOR}${k}`;
 }
 
 /** An iteration's sequence split into its container's sequence and its number. */
 export function splitSequence(sequence: string): { outer: string; k: number } {
-  const cut = sequence.lastIndexOf('.');
+  const cut = sequence.lastIndexOf(ITERATION_SEPARATOR);
   return { outer: sequence.slice(0, cut), k: Number(sequence.slice(cut + 1)) };
 }

@@ -146,6 +146,8 @@ export class Sequent {
     this.tree.freeze('its first run()');
     try {
       this.compiled = compileFlow(this.tree, this.eventor);
+      // the tools (eventor graph, show, why, ui) show the run as this tree
+      this.eventor.describeTree(this.compiled.tree);
     } catch (error) {
       // Half of the flow may be on the eventor by now; a second attempt could only mislead.
       this.compileError = error;
