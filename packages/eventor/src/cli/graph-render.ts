@@ -1,5 +1,14 @@
 import { dotEdges, dotHeader, dotShape, dotString } from '../inspect/dot.js';
 import type { FlowGraph, StepState } from '../inspect/graph.js';
+import { type NodeState, STATE_WORDS } from '../inspect/tree.js';
+import {
+  delayLine,
+  edgeLabel,
+  headerLines,
+  type TreeGraph,
+  type TreeGraphNode,
+  treeDot,
+} from '../inspect/tree-graph.js';
 import { printable } from '../text.js';
 
 export const STATE_STYLE: Record<StepState, { fill: string; stroke: string }> = {
@@ -68,4 +77,79 @@ function mermaidText(text: string): string {
     .replace(/</g, '#lt;')
     .replace(/>/g, '#gt;')
     .replace(/`/g, '#96;');
+}
+
+/** Colours of a tree's nodes: a step's, and grey for a node that will not run. */
+export const TREE_STYLE: Partial<Record<NodeState, { fill: string; stroke: string }>> = {
+  ...STATE_STYLE,
+  dead: { fill: '#f1f3f5', stroke: '#adb5bd' },
+};
+
+/** A node's label lines in the CLI's drawings: name, delay, then its state when it has one. */
+function treeLabel(node: TreeGraphNode): string[] {
+  const lines = [node.name, ...delayLine(node)];
+  if (node.state !== 'not-started') lines.push(STATE_WORDS[node.state]);
+  return lines;
+}
+
+/** Paler fills for containers, so the steps inside them stand out. */
+const CLUSTER_FILL: Partial<Record<NodeState, string>> = {
+  success: '#ebfbee',
+  skipped: '#f8f9fa',
+  failure: '#fff5f5',
+  active: '#fff9db',
+  waiting: '#e7f5ff',
+  dead: '#f8f9fa',
+};
+
+/** A run's tree as DOT, coloured by state: containers are clusters, requires are edges. */
+export function renderTreeDot(graph: TreeGraph, title = 'flow'): string {
+  const colours = (node: TreeGraphNode, fill: string): string[] => {
+    const style = TREE_STYLE[node.state];
+    if (!style) return [`${fill}="#ffffff"`];
+    const colour = node.kind === 'container' ? (CLUSTER_FILL[node.state] ?? style.fill) : style.fill;
+    return [`${fill}="${colour}"`, `color="${style.stroke}"`];
+  };
+  return treeDot(graph, title, {
+    label: treeLabel,
+    leaf: (node) => ['shape=box', 'style="rounded,filled"', ...colours(node, 'fillcolor')],
+    cluster: (node) => [
+      'style="rounded,filled"',
+      'labeljust=l',
+      ...colours(node, 'fillcolor'),
+      ...(node.state === 'not-started' ? [] : [`tooltip=${dotString(STATE_WORDS[node.state])}`]),
+    ],
+    header: () => ['shape=note', 'style=filled', 'fillcolor="#ffffff"', 'fontsize=9'],
+  });
+}
+
+/** A run's tree as a mermaid flowchart: containers are subgraphs; names quoted and escaped. */
+export function renderTreeMermaid(graph: TreeGraph): string {
+  const lines = ['flowchart LR'];
+  const write = (node: TreeGraphNode, indent: string): void => {
+    if (node.kind === 'leaf') {
+      lines.push(`${indent}${node.id}["${treeLabel(node).map(mermaidText).join('<br/>')}"]`);
+      return;
+    }
+    const label = [...treeLabel(node), ...(node.iterations ? headerLines(node) : [])];
+    lines.push(`${indent}subgraph ${node.id}["${label.map(mermaidText).join('<br/>')}"]`);
+    for (const child of node.children) write(child, `${indent}  `);
+    lines.push(`${indent}end`);
+  };
+  for (const root of graph.roots) write(root, '  ');
+  for (const edge of graph.edges) {
+    const arrow = edge.alternative ? '-.->' : '-->';
+    lines.push(`  ${edge.from} ${arrow}|"${mermaidText(edgeLabel(edge))}"| ${edge.to}`);
+  }
+  const byState = new Map<NodeState, string[]>();
+  for (const node of graph.nodes) {
+    if (!TREE_STYLE[node.state]) continue;
+    byState.set(node.state, [...(byState.get(node.state) ?? []), node.id]);
+  }
+  for (const state of byState.keys()) {
+    const style = TREE_STYLE[state] as { fill: string; stroke: string };
+    lines.push(`  classDef ${state} fill:${style.fill},stroke:${style.stroke},color:#212529`);
+  }
+  for (const [state, ids] of byState) lines.push(`  class ${ids.join(',')} ${state}`);
+  return lines.join('\n');
 }

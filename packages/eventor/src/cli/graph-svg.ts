@@ -1,6 +1,6 @@
-import type { StepState } from '../inspect/graph.js';
+import type { NodeState } from '../inspect/tree.js';
 import { printable } from '../text.js';
-import { STATE_STYLE } from './graph-render.js';
+import { TREE_STYLE } from './graph-render.js';
 
 /**
  * Lays DOT out as SVG with Graphviz compiled to WebAssembly (@viz-js/viz), so no system program is
@@ -18,13 +18,15 @@ export async function renderSvg(dot: string): Promise<string> {
 }
 
 /** A self-contained HTML page: a heading, the SVG inline, and a legend of the colours used. */
-export function htmlPage(svg: string, title: string, states: Iterable<StepState>): string {
+export function htmlPage(svg: string, title: string, states: Iterable<NodeState>): string {
   // the XML prolog and doctype are for a standalone .svg file; inline SVG in HTML takes neither
   const inline = svg.replace(/^<\?xml[^>]*>\s*/, '').replace(/^<!DOCTYPE[^>]*>\s*/, '');
   const legend = [...new Set(states)]
-    .map((state) => {
-      const style = STATE_STYLE[state];
-      return `<li><span style="background:${style.fill};border-color:${style.stroke}"></span>${state}</li>`;
+    .flatMap((state) => {
+      const style = TREE_STYLE[state];
+      if (!style) return [];
+      const word = state === 'dead' ? 'will not run' : state;
+      return [`<li><span style="background:${style.fill};border-color:${style.stroke}"></span>${word}</li>`];
     })
     .join('');
   const heading = escapeHtml(printable(title));

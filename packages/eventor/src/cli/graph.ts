@@ -2,6 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildGraph, type FlowGraph, stepStates } from '../inspect/graph.js';
 import { runShape, runState, StoreReader } from '../inspect/reader.js';
+import { RunTree } from '../inspect/tree.js';
+import { buildTreeGraph, type TreeGraph } from '../inspect/tree-graph.js';
 import type { RunRow } from '../store/types.js';
 import {
   type Command,
@@ -12,11 +14,12 @@ import {
   positionals,
   UsageError,
 } from './command.js';
-import { renderDot, renderMermaid } from './graph-render.js';
+import { renderDot, renderMermaid, renderTreeDot, renderTreeMermaid, TREE_STYLE } from './graph-render.js';
+import { storedTree } from './tree.js';
 
 const FORMATS = ['mermaid', 'dot', 'svg', 'html'];
 
-const HELP = `Usage: eventor graph <store> [runId] [--format mermaid|dot|svg|html] [--out FILE]
+const HELP = `Usage: eventor graph <store> [runId] [--format mermaid|dot|svg|html] [--out FILE] [--compiled]
 
 Draws the flow's shape as a run recorded it (default: the latest run): events (rounded), steps
 (boxes), and/or nodes of expressions (dotted inputs), assocs (event -> step or event, labelled with
@@ -26,6 +29,12 @@ Each step is coloured by what its tasks came to in the latest recovery that ran 
 task failed, else active if any runs, else waiting (ready / allocate), else success
 (skipped when recovery skipped all of them). A step without tasks is left white.
 
+A run of a flow written as a tree (a sequent flow) is drawn as that tree: each container a box
+holding its children, with its iterations ("3 iterations: 1.1 success, 1.2 failure, ...");
+requires as arrows labelled with the status they wait for; the eventor steps and events it was
+compiled to are left out. Nodes are coloured by the run's current recovery; grey: it will not run.
+--compiled draws the eventor graph instead.
+
 svg and html are laid out by Graphviz compiled to WebAssembly (@viz-js/viz, a dependency of eventor):
 nothing else needs to be installed.
 
@@ -34,6 +43,7 @@ Options:
               dot: Graphviz's language, for your own tools
               svg: an image; html: a page holding the image and a legend of the colours
   --out FILE  write to FILE instead of stdout
+  --compiled  for a tree's run, draw the eventor events and steps it was compiled to
   -h, --help  show this help
 
 Examples:
@@ -53,6 +63,7 @@ export const graphCommand: Command = {
         options: {
           format: { type: 'string', short: 'f', default: 'mermaid' },
           out: { type: 'string', short: 'o' },
+          compiled: { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
         },
       }),
@@ -70,7 +81,7 @@ export const graphCommand: Command = {
       throw new UsageError(`--format must be one of ${FORMATS.join(', ')}; got "${format}"`, 'graph');
     }
     const reader = StoreReader.open(storePath);
-    let graph: FlowGraph;
+    let graph: FlowGraph | TreeGraph;
     let run: RunRow;
     try {
       run = findRun(reader, runId);
@@ -80,7 +91,10 @@ export const graphCommand: Command = {
           `Run "${run.id}" has no recorded shape: run() was never called on it, so its flow is unknown.`,
         );
       }
-      graph = buildGraph(shape, stepStates(reader.tasks(run.id)));
+      const tree = values.compiled ? undefined : storedTree(run);
+      graph = tree
+        ? buildTreeGraph(RunTree.read(reader, run, tree))
+        : buildGraph(shape, stepStates(reader.tasks(run.id)));
     } finally {
       reader.close();
     }
@@ -97,13 +111,16 @@ export const graphCommand: Command = {
   },
 };
 
-async function render(graph: FlowGraph, run: RunRow, format: string): Promise<string> {
-  if (format === 'mermaid') return renderMermaid(graph);
-  const dot = renderDot(graph, run.name);
+async function render(graph: FlowGraph | TreeGraph, run: RunRow, format: string): Promise<string> {
+  const tree = 'roots' in graph;
+  if (format === 'mermaid') return tree ? renderTreeMermaid(graph) : renderMermaid(graph);
+  const dot = tree ? renderTreeDot(graph, run.name) : renderDot(graph, run.name);
   if (format === 'dot') return dot;
   const { htmlPage, renderSvg } = await import('./graph-svg.js');
   const svg = await renderSvg(dot);
   if (format === 'svg') return svg.trimEnd();
-  const states = graph.nodes.flatMap((node) => (node.state ? [node.state] : []));
+  const states = tree
+    ? graph.nodes.flatMap((node) => (TREE_STYLE[node.state] ? [node.state] : []))
+    : graph.nodes.flatMap((node) => (node.state ? [node.state] : []));
   return htmlPage(svg, `Run ${run.id} (${run.name}) · ${runState(run)}`, states);
 }

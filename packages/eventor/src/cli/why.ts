@@ -2,22 +2,33 @@ import { parseArgs } from 'node:util';
 import { diagnoseStep, SEQUENCE_LIMIT } from '../inspect/diagnose.js';
 import { renderDiagnosis } from '../inspect/diagnosis-text.js';
 import { runShape, StoreReader } from '../inspect/reader.js';
+import { RunTree } from '../inspect/tree.js';
+import { diagnoseNode } from '../inspect/tree-diagnose.js';
+import { renderTreeDiagnosis } from '../inspect/tree-diagnosis-text.js';
+import { treeNodes } from '../model/tree.js';
 import { type Command, findRun, type Io, LookupError, parseOrUsage, positionals } from './command.js';
 import { printableJson } from './format.js';
+import { storedTree } from './tree.js';
 
-const HELP = `Usage: eventor why <store> <step> [--sequence S] [--run R] [--json]
+const HELP = `Usage: eventor why <store> <step> [--sequence S] [--run R] [--compiled] [--json]
 
 Explains why a step has not run (or not run again) in the latest recovery of a run (default: the
 latest run): the events that would start it and, for events with an expression, which parts are
 false; the pool or the step's cap it waits for; a delay that is pending (and when it is due); or the
 unhandled failure the run stopped on. When the step ran, it says so, with its status.
 
+For a run of a tree (a sequent flow), <step> is a step's path (e.g. batch_extract) and the answer
+is in the tree's terms: the requirement it waits for and in which iteration ("waits for
+batch_extract to succeed in iteration 1.2"), or the iteration or container that has not started.
+
 Without --sequence it explains the sequences where the step has a task or an event that starts it
-fired, or else the ones the run was started in (at most ${SEQUENCE_LIMIT}); pass --sequence for others.
+fired, or else the ones the run was started in (at most ${SEQUENCE_LIMIT}); for a tree, the sequences
+it runs in, those that have not run first. Pass --sequence for others.
 
 Options:
   --sequence S  explain sequence S only
   --run R       the run to look at (default: the latest run)
+  --compiled    explain the eventor step of that name, events and all, even in a tree's run
   --json        print the diagnosis as JSON
   -h, --help    show this help`;
 
@@ -34,6 +45,7 @@ export const whyCommand: Command = {
         options: {
           sequence: { type: 'string', short: 's' },
           run: { type: 'string', short: 'r' },
+          compiled: { type: 'boolean' },
           json: { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
         },
@@ -53,12 +65,27 @@ export const whyCommand: Command = {
           `Run "${run.id}" has no recorded shape: run() was never called on it, so its steps are unknown.`,
         );
       }
+      const tree = values.compiled ? undefined : storedTree(run);
+      if (tree) {
+        const model = RunTree.read(reader, run, tree);
+        const node = model.node(step) ?? model.leafOfStep(step);
+        if (node) {
+          const diagnosis = diagnoseNode(reader, run, shape, model, node, values.sequence);
+          if (values.json) io.out(printableJson(diagnosis));
+          else io.out(renderTreeDiagnosis(diagnosis, storePath, io.now));
+          return 0;
+        }
+        if (!shape.steps.some((s) => s.name === step)) {
+          const paths = treeNodes(tree).map((n) => n.path);
+          throw new LookupError(
+            `Run "${run.id}" has no step "${step}". Its steps: ${list(paths)}. ` +
+              '(--compiled takes the names of the eventor steps the tree was compiled to.)',
+          );
+        }
+      }
       if (!shape.steps.some((s) => s.name === step)) {
-        const names = shape.steps.map((s) => s.name);
         throw new LookupError(
-          `Run "${run.id}" has no step "${step}". Its steps: ${names.slice(0, 20).join(', ')}` +
-            (names.length > 20 ? `, … (${names.length} in all)` : '') +
-            '.',
+          `Run "${run.id}" has no step "${step}". Its steps: ${list(shape.steps.map((s) => s.name))}.`,
         );
       }
       const diagnosis = diagnoseStep(reader, run, shape, step, values.sequence);
@@ -70,3 +97,7 @@ export const whyCommand: Command = {
     }
   },
 };
+
+function list(names: readonly string[]): string {
+  return names.slice(0, 20).join(', ') + (names.length > 20 ? `, … (${names.length} in all)` : '');
+}

@@ -99,19 +99,20 @@ type ShapeAssoc = FlowShape['assocs'][number];
 
 /**
  * Explains, from a run's recorded shape and its store rows, why `step` has or has not run in each
- * sequence (or in `sequence` only).
+ * sequence (or in `sequence` only, or in each of a list).
  */
 export function diagnoseStep(
   reader: StoreReader,
   run: RunRow,
   shape: FlowShape,
   step: string,
-  sequence: string | undefined,
+  sequence: string | readonly string[] | undefined,
 ): StepDiagnosis {
   const context = new RunContext(reader, run, shape);
   let sequences: string[];
   let more = 0;
-  if (sequence !== undefined) sequences = [sequence];
+  if (typeof sequence === 'string') sequences = [sequence];
+  else if (sequence !== undefined) sequences = [...sequence];
   else {
     const all = context.candidateSequences(step);
     sequences = all.slice(0, SEQUENCE_LIMIT);

@@ -20,7 +20,7 @@ export function renderDiagnosis(d: StepDiagnosis, storePath: string, now: number
   for (const seq of d.sequences) {
     out.push('');
     out.push(`${task(d.step, seq.sequence)}: ${headline(seq)}`);
-    for (const reason of seq.reasons) append(out, render.reason(reason, d, seq), '  ');
+    for (const reason of seq.reasons) append(out, render.reason(reason, d, seq.sequence), '  ');
     if (seq.verdict === 'not-started' && seq.earlier) {
       const e = seq.earlier;
       out.push(`  - In recovery ${e.recovery} it ended ${describeStatus(e)}.`);
@@ -32,6 +32,20 @@ export function renderDiagnosis(d: StepDiagnosis, storePath: string, now: number
   }
   // names, sequences and error texts come from the store: no line reaches the terminal raw
   return out.map(printable).join('\n');
+}
+
+/** What a reason's text needs of its diagnosis. */
+export type ReasonContext = Pick<StepDiagnosis, 'step' | 'runStatus'>;
+
+/** One reason of a step's diagnosis in `sequence`, as the lines `renderDiagnosis` gives it. */
+export function renderReason(
+  reason: Reason,
+  d: ReasonContext,
+  sequence: string,
+  storePath: string,
+  now: number,
+): string[] {
+  return new Renderer(storePath, now).reason(reason, d, sequence);
 }
 
 function headline(seq: SequenceDiagnosis): string {
@@ -53,7 +67,7 @@ class Renderer {
     private readonly now: number,
   ) {}
 
-  reason(r: Reason, d: StepDiagnosis, seq: SequenceDiagnosis): string[] {
+  reason(r: Reason, d: ReasonContext, sequence: string): string[] {
     switch (r.kind) {
       case 'ran': {
         const lines = [
@@ -127,13 +141,13 @@ class Renderer {
         const delay = r.delayMs ? ` (then a ${formatDelay(r.delayMs)} delay)` : '';
         if (r.event.fired) {
           return [
-            `- Event ${r.event.event} fired in sequence ${seq.sequence}${delay}, yet no task was created: ` +
+            `- Event ${r.event.event} fired in sequence ${sequence}${delay}, yet no task was created: ` +
               'the run stopped before acting on it, or the flow changed since.',
           ];
         }
         return [
-          `- It waits for event ${r.event.event}${delay}, which has not fired in sequence ${seq.sequence}.`,
-          ...this.event(r.event, d, seq.sequence).map((line) => `    ${line}`),
+          `- It waits for event ${r.event.event}${delay}, which has not fired in sequence ${sequence}.`,
+          ...this.event(r.event, d, sequence).map((line) => `    ${line}`),
         ];
       }
       case 'delay':
@@ -154,7 +168,7 @@ class Renderer {
   }
 
   /** Why an event that has not fired has not: its expression's false parts, and what fires it. */
-  private event(state: EventState, d: StepDiagnosis, sequence: string): string[] {
+  private event(state: EventState, d: ReasonContext, sequence: string): string[] {
     if (state.fired)
       return [state.unacted ? `${state.event} fired, not yet acted on.` : `${state.event} fired.`];
     if (state.elided) return [];
@@ -174,7 +188,7 @@ class Renderer {
     return lines;
   }
 
-  private source(source: EventSource, event: string, d: StepDiagnosis, sequence: string): string[] {
+  private source(source: EventSource, event: string, d: ReasonContext, sequence: string): string[] {
     switch (source.kind) {
       case 'external':
         return [`nothing in the flow fires ${event}: only triggerEvent(${event}, '${sequence}') does.`];
