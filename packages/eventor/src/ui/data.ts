@@ -10,9 +10,14 @@ import {
   runState,
   type StoreReader,
 } from '../inspect/reader.js';
+import { iterationsOf, iterationText, RunTree, runTree } from '../inspect/tree.js';
+import { diagnoseNode, type TreeDiagnosis } from '../inspect/tree-diagnose.js';
+import { renderTreeDiagnosis } from '../inspect/tree-diagnosis-text.js';
+import { buildTreeGraph, type TreeGraph } from '../inspect/tree-graph.js';
 import type { FlowShape } from '../model/flow.js';
 import type { RunRow, TaskRow } from '../store/types.js';
-import type { TaskJson } from './page/api.js';
+import { pageTreeDot } from './graph.js';
+import type { TaskJson, TreeJson, TreeNodeJson } from './page/api.js';
 
 /** Run states a reader sees (runState), for the runs filter. */
 export const RUN_STATES = ['running', 'interrupted', 'success', 'failure'] as const;
@@ -85,10 +90,18 @@ export interface RunDetail {
   recoveries: number[];
   /** Changes when the flow's recorded shape does: the page fetches the graph again. */
   shapeKey: string;
+  /** A run of a flow written as a tree (sequent): the tree, drawn by default. */
+  tree?: TreeJson;
 }
 
-/** A run with its steps' states; the graph of `shape` gives the node ids. */
-export function runDetail(run: RunRow, tasks: readonly TaskRow[], graph: FlowGraph | undefined, now: number) {
+/** A run with its steps' states; the graph of `shape` gives the node ids; `tree` the tree's. */
+export function runDetail(
+  run: RunRow,
+  tasks: readonly TaskRow[],
+  graph: FlowGraph | undefined,
+  now: number,
+  tree?: TreeView,
+) {
   const state = runState(run);
   const states = stepStates(tasks);
   const steps: StepJson[] = (graph?.nodes ?? [])
@@ -110,11 +123,56 @@ export function runDetail(run: RunRow, tasks: readonly TaskRow[], graph: FlowGra
     recoveries,
     shapeKey: shapeKey(run),
   };
+  if (tree) detail.tree = treeJson(tree);
   return detail;
 }
 
+/** A run's tree as the page draws it: the model, its drawing, and the drawing's DOT and key. */
+export interface TreeView {
+  model: RunTree;
+  graph: TreeGraph;
+  dot: string;
+  key: string;
+}
+
+/**
+ * The tree view of a run of a flow written as a tree (its tasks read unless given); undefined for
+ * a plain eventor run, or a tree the store holds damaged (the page then draws the eventor graph).
+ */
+export function treeView(reader: StoreReader, run: RunRow, tasks?: readonly TaskRow[]): TreeView | undefined {
+  const stored = runTree(run);
+  if (!('tree' in stored)) return undefined;
+  const rows = tasks ?? reader.tasks(run.id);
+  const model = new RunTree(stored.tree, run, rows, reader.firedTriggers(run.id, run.recovery));
+  const graph = buildTreeGraph(model);
+  const dot = pageTreeDot(graph, run.name);
+  return { model, graph, dot, key: `tree-${hashText(dot)}` };
+}
+
+function treeJson(view: TreeView): TreeJson {
+  const nodes: TreeNodeJson[] = view.graph.nodes.map((g) => {
+    const node = view.model.node(g.path);
+    const out: TreeNodeJson = { path: g.path, name: g.name, kind: g.kind, node: g.id, state: g.state };
+    const parent = node ? view.model.parent(node) : undefined;
+    if (parent) out.parent = parent.path;
+    if (node?.kind === 'leaf') out.step = node.step;
+    if (node?.kind === 'container' && node.repeats !== undefined) {
+      out.iterations = iterationsOf(view.model, node).map((it) => ({
+        sequence: it.sequence,
+        state: it.state,
+      }));
+    }
+    if (g.iterations) out.summary = iterationText(g.iterations);
+    return out;
+  });
+  return { key: view.key, nodes };
+}
+
 export function shapeKey(run: RunRow): string {
-  const text = run.shape ?? '';
+  return hashText(run.shape ?? '');
+}
+
+function hashText(text: string): string {
   let hash = 0;
   for (let i = 0; i < text.length; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
   return `${text.length}-${(hash >>> 0).toString(36)}`;
@@ -185,7 +243,10 @@ function hasStatus(row: TaskRow, status: string): boolean {
   return row.status === status;
 }
 
-/** `eventor why`'s answer for a step: the diagnosis and its text, as the command prints them. */
+/**
+ * `eventor why`'s answer for a step, the diagnosis and its text as the command prints them: in the
+ * tree's terms for a node of a tree's run (a path), unless `compiled`.
+ */
 export function whyOf(
   reader: StoreReader,
   run: RunRow,
@@ -193,7 +254,13 @@ export function whyOf(
   step: string,
   sequence: string | undefined,
   now: number,
-): { diagnosis: StepDiagnosis; text: string } {
+  tree?: RunTree,
+): { diagnosis: StepDiagnosis | TreeDiagnosis; text: string } {
+  const node = tree ? (tree.node(step) ?? tree.leafOfStep(step)) : undefined;
+  if (tree && node) {
+    const diagnosis = diagnoseNode(reader, run, shape, tree, node, sequence);
+    return { diagnosis, text: renderTreeDiagnosis(diagnosis, reader.path, now) };
+  }
   const diagnosis = diagnoseStep(reader, run, shape, step, sequence);
   return { diagnosis, text: renderDiagnosis(diagnosis, reader.path, now) };
 }

@@ -14,10 +14,12 @@ import {
   runGraph,
   runsPage,
   shapeKey,
+  type TreeView,
   tasksOf,
+  treeView,
   whyOf,
 } from './data.js';
-import { loadViz, renderSvg } from './graph.js';
+import { loadViz, renderDotSvg, renderSvg } from './graph.js';
 import { escapeHtml, notFoundPage, page } from './html.js';
 
 export interface UiOptions {
@@ -116,7 +118,7 @@ class UiApp {
       if (this.closed) return;
       try {
         const run = this.reader.latestRun();
-        if (run) this.svg(run).catch(() => undefined);
+        if (run) this.prepare(run);
       } catch {
         // a store that cannot be read shows its error on the first request
       }
@@ -151,7 +153,7 @@ class UiApp {
     if (parts[0] === 'runs' && parts.length === 2) {
       const run = this.run(segment(1));
       // lay the graph out while the page loads its script: the page asks for it next
-      this.svg(run).catch(() => undefined);
+      this.prepare(run);
       return this.html(res, this.runHtml(run));
     }
     if (parts[0] === 'api') {
@@ -162,9 +164,11 @@ class UiApp {
         const what = parts.length === 3 ? '' : parts.length === 4 ? parts[3] : undefined;
         if (what === '') {
           const graph = runGraph(run);
-          return this.json(res, runDetail(run, this.reader.tasks(run.id), graph?.graph, Date.now()));
+          const tasks = this.reader.tasks(run.id);
+          const tree = treeView(this.reader, run, tasks);
+          return this.json(res, runDetail(run, tasks, graph?.graph, Date.now(), tree));
         }
-        if (what === 'graph') return this.svgResponse(res, run);
+        if (what === 'graph') return this.svgResponse(res, run, this.graphView(q));
         if (what === 'tasks') return this.json(res, this.tasksJson(run, q));
         if (what === 'why') return this.json(res, this.whyJson(run, q));
       }
@@ -206,16 +210,38 @@ class UiApp {
     res.end(body);
   }
 
-  /** The flow's SVG as it is (no JSON around 1 MB of text); its shape key in a header. */
-  private async svgResponse(res: ServerResponse, run: RunRow): Promise<void> {
-    const svg = await this.svg(run);
+  /**
+   * The flow's SVG as it is (no JSON around 1 MB of text), its key in a header: a tree's run draws
+   * its tree unless `view=compiled` asks for the eventor graph.
+   */
+  private async svgResponse(
+    res: ServerResponse,
+    run: RunRow,
+    view: 'tree' | 'compiled' | undefined,
+  ): Promise<void> {
+    const tree = view === 'compiled' ? undefined : treeView(this.reader, run);
+    if (view === 'tree' && tree === undefined) {
+      throw new NotFound(
+        `Run "${run.id}" was not written as a tree (it is a plain eventor flow): ask for view=compiled.`,
+      );
+    }
+    const svg = tree ? await this.treeSvg(run, tree) : await this.svg(run);
     res.writeHead(200, {
       'content-type': 'image/svg+xml; charset=utf-8',
       'cache-control': 'no-store',
-      'x-shape-key': shapeKey(run),
+      'x-shape-key': tree ? tree.key : shapeKey(run),
+      'x-graph-view': tree ? 'tree' : 'compiled',
       'x-content-type-options': 'nosniff',
     });
     res.end(svg);
+  }
+
+  private graphView(q: URLSearchParams): 'tree' | 'compiled' | undefined {
+    const view = q.get('view') || undefined;
+    if (view !== undefined && view !== 'tree' && view !== 'compiled') {
+      throw new BadRequest(`view must be tree or compiled; got "${view}".`);
+    }
+    return view;
   }
 
   private json(res: ServerResponse, value: unknown): void {
@@ -295,19 +321,36 @@ class UiApp {
     if (!step) throw new BadRequest('Give the step to explain: /api/runs/<run>/why?step=<name>.');
     const shape = runShape(run);
     if (!shape) throw new NotFound(`Run "${run.id}" has no recorded shape: run() was never called on it.`);
-    if (!shape.steps.some((s) => s.name === step))
-      throw new NotFound(`Run "${run.id}" has no step "${step}".`);
-    return whyOf(this.reader, run, shape, step, q.get('sequence') || undefined, Date.now());
+    const view = this.graphView(q);
+    const tree = view === 'compiled' ? undefined : treeView(this.reader, run);
+    const known = tree?.model.node(step) !== undefined || shape.steps.some((s) => s.name === step);
+    if (!known) throw new NotFound(`Run "${run.id}" has no step "${step}".`);
+    return whyOf(this.reader, run, shape, step, q.get('sequence') || undefined, Date.now(), tree?.model);
+  }
+
+  /** A tree's layout, cached by its DOT (which changes when an iteration ends, not when a step does). */
+  private treeSvg(run: RunRow, tree: TreeView): Promise<string> {
+    return this.cached(`${run.name}\0${tree.key}`, () => renderDotSvg(tree.dot));
   }
 
   private svg(run: RunRow): Promise<string> {
     // runs of the same flow share one layout
-    const key = `${run.name}\0${shapeKey(run)}`;
+    return this.cached(`${run.name}\0${shapeKey(run)}`, () => {
+      const graph = runGraph(run);
+      return graph ? renderSvg(graph.graph, run.name) : Promise.resolve('');
+    });
+  }
+
+  /** Lays out what the run's page draws first: its tree, or its flow's graph. */
+  private prepare(run: RunRow): void {
+    const tree = treeView(this.reader, run);
+    (tree ? this.treeSvg(run, tree) : this.svg(run)).catch(() => undefined);
+  }
+
+  private cached(key: string, render: () => Promise<string>): Promise<string> {
     let svg = this.svgCache.get(key);
     if (!svg) {
-      const graph = runGraph(run);
-      if (!graph) return Promise.resolve('');
-      svg = renderSvg(graph.graph, run.name);
+      svg = render();
       // a large flow's SVG weighs about a megabyte: keep the few most recent
       if (this.svgCache.size >= SVG_CACHE) {
         const oldest = this.svgCache.keys().next().value;
@@ -399,7 +442,7 @@ ${rows || '<tr><td colspan="10" class="empty">No runs match.</td></tr>'}
   private runHtml(run: RunRow): string {
     const body = `<h1>Run <span class="run-name">${escapeHtml(run.name)}</span> <small>${escapeHtml(run.id)}</small></h1>
 <p class="run-meta" id="run-meta"></p>
-<section class="graph-section"><h2>Flow</h2><div id="graph" class="graph">Drawing the flow…</div></section>
+<section class="graph-section"><h2>Flow <span id="graph-tools" class="graph-tools"></span></h2><div id="graph" class="graph">Drawing the flow…</div></section>
 <section id="step-panel" class="step-panel" hidden></section>
 <section><h2>Tasks</h2><form id="task-filters" class="filters"></form><div id="tasks"></div></section>
 <section><h2>Recoveries</h2><div id="recoveries"></div></section>`;

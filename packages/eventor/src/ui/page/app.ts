@@ -2,7 +2,7 @@
 // Every name is put in the page with textContent (never as HTML); the only HTML it inserts is the
 // SVG the server drew with Graphviz, which escapes the labels.
 
-import type { ErrorJson, TaskJson } from './api.js';
+import type { ErrorJson, TaskJson, TreeJson, TreeNodeJson } from './api.js';
 
 interface StepJson {
   name: string;
@@ -24,7 +24,10 @@ interface RunDetail {
   steps: StepJson[];
   recoveries: number[];
   shapeKey: string;
+  tree?: TreeJson;
 }
+
+type View = 'tree' | 'compiled';
 
 type Child = Node | string | null | undefined | false;
 
@@ -127,9 +130,15 @@ function runsPage(): void {
 class RunPage {
   private detail: RunDetail | undefined;
   private tasks: TaskJson[] = [];
-  private shapeKey = '';
+  /** The view and key of the drawing in the page ('' before the first). */
+  private drawn = '';
+  /** A run of a tree shows the tree unless the toggle asked for the eventor graph. */
+  private view: View | undefined;
   private selected: string | undefined;
   private readonly nodeToStep = new Map<string, string>();
+  private readonly treeNodes = new Map<string, TreeNodeJson>();
+  /** A tree's leaves by their eventor step: the tasks the tree view lists. */
+  private readonly leafByStep = new Map<string, TreeNodeJson>();
   private readonly base: string;
   private readonly filters: {
     status: HTMLSelectElement;
@@ -157,7 +166,9 @@ class RunPage {
     form?.append(this.filters.status, this.filters.step, this.filters.recovery);
     form?.addEventListener('submit', (event) => event.preventDefault());
     document.getElementById('graph')?.addEventListener('click', (event) => {
-      const node = (event.target as Element).closest('g.step');
+      const target = event.target as Element;
+      // a container's cluster lies under its children: a click on a leaf finds the leaf
+      const node = target.closest('g.step') ?? (this.view === 'tree' ? target.closest('g.container') : null);
       const step = node ? this.nodeToStep.get(node.id.replace(/^n_/, '')) : undefined;
       if (step !== undefined) void this.select(step);
     });
@@ -172,28 +183,39 @@ class RunPage {
   }
 
   async refresh(): Promise<void> {
-    // the first time, the graph is fetched alongside (its shape cannot be known to be the same yet)
-    const first = this.shapeKey === '' ? this.graph() : undefined;
+    // the first time, the graph is fetched alongside (the server draws a tree's run as its tree)
+    const first = this.drawn === '' ? this.graph(this.view) : undefined;
     const [detail, tasks] = await Promise.all([
       getJson<RunDetail>(this.base),
       getJson<{ tasks: TaskJson[] }>(`${this.base}/tasks`),
     ]);
     this.detail = detail;
     this.tasks = tasks.tasks;
-    if (detail.shapeKey !== this.shapeKey) {
-      let graph = first ? await first : await this.graph();
-      if (graph.shapeKey !== detail.shapeKey) graph = await this.graph();
+    const view: View = detail.tree && this.view !== 'compiled' ? 'tree' : 'compiled';
+    this.view = view;
+    this.treeNodes.clear();
+    this.leafByStep.clear();
+    for (const node of detail.tree?.nodes ?? []) {
+      this.treeNodes.set(node.path, node);
+      if (node.step !== undefined) this.leafByStep.set(node.step, node);
+    }
+    const want = `${view}\0${view === 'tree' ? detail.tree?.key : detail.shapeKey}`;
+    if (want !== this.drawn) {
+      let graph = first ? await first : await this.graph(view);
+      if (`${graph.view}\0${graph.key}` !== want) graph = await this.graph(view);
       const box = document.getElementById('graph');
       if (box) {
         if (graph.svg === '')
           box.textContent = 'This run recorded no flow shape (run() was never called on it).';
         else box.innerHTML = graph.svg;
+        box.dataset.view = graph.view;
       }
-      this.shapeKey = graph.shapeKey;
+      this.drawn = `${graph.view}\0${graph.key}`;
       this.nodeToStep.clear();
-      for (const step of detail.steps) this.nodeToStep.set(step.node, step.name);
+      for (const step of this.drawnSteps()) this.nodeToStep.set(step.node, step.name);
       this.fillOptions();
     }
+    this.renderTools();
     this.renderMeta();
     this.colour();
     this.renderTasks();
@@ -202,10 +224,56 @@ class RunPage {
     document.body.dataset.version = String(Number(document.body.dataset.version ?? '0') + 1);
   }
 
-  private async graph(): Promise<{ svg: string; shapeKey: string }> {
-    const res = await fetch(`${this.base}/graph`);
+  private async graph(view: View | undefined): Promise<{ svg: string; key: string; view: string }> {
+    const res = await fetch(`${this.base}/graph${view ? `?view=${view}` : ''}`);
     if (!res.ok) throw new Error(`the graph: ${res.status} ${res.statusText}`);
-    return { svg: await res.text(), shapeKey: res.headers.get('x-shape-key') ?? '' };
+    return {
+      svg: await res.text(),
+      key: res.headers.get('x-shape-key') ?? '',
+      view: res.headers.get('x-graph-view') ?? 'compiled',
+    };
+  }
+
+  /** The drawing's clickable nodes: a tree's steps and containers by path, or the eventor steps. */
+  private drawnSteps(): Array<{ name: string; node: string; state: string }> {
+    if (this.view === 'tree') {
+      return (this.detail?.tree?.nodes ?? []).map((n) => ({ name: n.path, node: n.node, state: n.state }));
+    }
+    return this.detail?.steps ?? [];
+  }
+
+  /** The tasks the view lists: in a tree's view, the leaves' only (bookkeeping is hidden). */
+  private visibleTasks(): TaskJson[] {
+    return this.view === 'tree' ? this.tasks.filter((task) => this.leafByStep.has(task.step)) : this.tasks;
+  }
+
+  /** A task's step as the view names it: a leaf's path in a tree's view. */
+  private stepLabel(task: TaskJson): string {
+    return this.view === 'tree' ? (this.leafByStep.get(task.step)?.path ?? task.step) : task.step;
+  }
+
+  /** The toggle between a tree's drawing and the eventor graph it was compiled to. */
+  private renderTools(): void {
+    const tools = document.getElementById('graph-tools');
+    if (!tools) return;
+    if (!this.detail?.tree) {
+      tools.replaceChildren();
+      return;
+    }
+    const tree = this.view === 'tree';
+    const button = h(
+      'button',
+      { type: 'button', id: 'graph-toggle', 'aria-pressed': String(!tree) },
+      tree ? 'Show the eventor graph' : 'Show the tree',
+    );
+    button.addEventListener('click', () => {
+      this.view = tree ? 'compiled' : 'tree';
+      this.selected = undefined;
+      const panel = document.getElementById('step-panel');
+      if (panel) panel.hidden = true;
+      void this.refresh();
+    });
+    tools.replaceChildren(button);
   }
 
   private fillOptions(): void {
@@ -217,7 +285,9 @@ class RunPage {
     };
     keep(
       this.filters.step,
-      (this.detail?.steps ?? []).map((s) => s.name),
+      this.view === 'tree'
+        ? [...this.leafByStep.values()].map((leaf) => leaf.path)
+        : (this.detail?.steps ?? []).map((s) => s.name),
     );
     keep(
       this.filters.recovery,
@@ -230,7 +300,7 @@ class RunPage {
     const meta = document.getElementById('run-meta');
     if (!run || !meta) return;
     const counts = new Map<string, number>();
-    for (const task of this.tasks) {
+    for (const task of this.visibleTasks()) {
       if (task.recovery !== run.recovery) continue;
       const state = taskState(task);
       counts.set(state, (counts.get(state) ?? 0) + 1);
@@ -243,7 +313,7 @@ class RunPage {
   }
 
   private colour(): void {
-    for (const step of this.detail?.steps ?? []) {
+    for (const step of this.drawnSteps()) {
       const el = document.getElementById(`n_${step.node}`);
       if (!el) continue;
       el.setAttribute('data-state', step.state);
@@ -258,9 +328,9 @@ class RunPage {
     const status = this.filters.status.value;
     const step = this.filters.step.value;
     const recovery = this.filters.recovery.value;
-    const rows = this.tasks.filter(
+    const rows = this.visibleTasks().filter(
       (task) =>
-        (step === '' || task.step === step) &&
+        (step === '' || this.stepLabel(task) === step) &&
         (recovery === '' || String(task.recovery) === recovery) &&
         (status === '' ||
           (status === 'skipped'
@@ -291,7 +361,7 @@ class RunPage {
         h(
           'tr',
           {},
-          withStep && h('td', {}, task.step),
+          withStep && h('td', {}, this.stepLabel(task)),
           h('td', {}, task.sequence),
           h('td', { class: 'num' }, String(task.recovery)),
           h('td', {}, statusBadge(task)),
@@ -335,8 +405,8 @@ class RunPage {
       return;
     }
     const cells = new Map<string, Map<number, TaskJson>>();
-    for (const task of this.tasks) {
-      const key = `${task.step}\0${task.sequence}`;
+    for (const task of this.visibleTasks()) {
+      const key = `${this.stepLabel(task)}\0${task.sequence}`;
       let row = cells.get(key);
       if (!row) {
         row = new Map();
@@ -397,9 +467,13 @@ class RunPage {
   private async renderStep(step: string): Promise<void> {
     const panel = document.getElementById('step-panel');
     if (!panel) return;
-    const q = `step=${encodeURIComponent(step)}`;
+    const node = this.view === 'tree' ? this.treeNodes.get(step) : undefined;
+    const q = `step=${encodeURIComponent(step)}&view=${this.view ?? 'compiled'}`;
+    const taskStep = node ? node.step : step;
     const [tasks, why] = await Promise.all([
-      getJson<{ tasks: TaskJson[] }>(`${this.base}/tasks?${q}`),
+      taskStep === undefined
+        ? Promise.resolve(undefined)
+        : getJson<{ tasks: TaskJson[] }>(`${this.base}/tasks?step=${encodeURIComponent(taskStep)}`),
       getJson<{ text: string }>(`${this.base}/why?${q}`),
     ]);
     if (this.selected !== step) return;
@@ -409,16 +483,37 @@ class RunPage {
       panel.hidden = true;
       this.colour();
     });
-    panel.replaceChildren(
+    const container = node?.kind === 'container';
+    const parts: Child[] = [
       close,
-      h('h2', {}, 'Step ', h('span', { class: 'step-name' }, step)),
-      h('h3', {}, 'Tasks'),
-      h('div', { class: 'step-tasks' }, this.taskTable(tasks.tasks, false)),
+      h('h2', {}, container ? 'Container ' : 'Step ', h('span', { class: 'step-name' }, step)),
+      container && h('p', { class: 'summary' }, node?.summary ?? `Status: ${node?.state ?? ''}`),
+      container && node?.iterations && iterationTableOf(node.iterations),
+      tasks && h('h3', {}, 'Tasks'),
+      tasks && h('div', { class: 'step-tasks' }, this.taskTable(tasks.tasks, false)),
       h('h3', {}, 'Why (as eventor why)'),
       h('pre', { class: 'why' }, why.text),
-    );
+    ];
+    panel.replaceChildren(...parts.filter((part): part is Node => part instanceof Node));
     panel.hidden = false;
   }
+}
+
+/** A container's iterations and their outcomes. */
+function iterationTableOf(iterations: ReadonlyArray<{ sequence: string; state: string }>): HTMLElement {
+  const body = h('tbody');
+  for (const it of iterations) {
+    const word = it.state === 'active' ? 'running' : it.state === 'not-started' ? 'not started' : it.state;
+    body.append(
+      h('tr', {}, h('td', {}, it.sequence), h('td', {}, h('span', { class: `status st-${it.state}` }, word))),
+    );
+  }
+  return h(
+    'table',
+    { class: 'iterations' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'Iteration'), h('th', {}, 'Outcome'))),
+    body,
+  );
 }
 
 /** The (step, sequence) had a task in a recovery before `recovery`. */
