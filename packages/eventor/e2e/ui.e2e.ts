@@ -5,6 +5,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startUi, type UiServer } from '../src/ui/server.js';
 import { assertBuilt, PACKAGE_ROOT, tempDir } from '../test/fixtures-cli/cli.js';
+import { batchFlow } from '../test/fixtures-tree/flows.mjs';
 import { chainRun, gatedRun, HOSTILE, hostileRun, recoveredDemo } from '../test/fixtures-ui/flows.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -208,5 +209,76 @@ describe('eventor ui in a browser', () => {
     // recolours it); the first view, which waits for Graphviz's layout, is in render-1000.json
     expect(cachedMs).toBeLessThan(1000);
     expect(renderMs).toBeLessThan(5000);
+  });
+
+  it('draws a sequent run as its tree with its iterations, explains a step by its requirement, toggles to the eventor graph', async () => {
+    const store = join(tempDir('eventor-ui-e2e-'), 'etl.run.db');
+    await batchFlow({ store });
+    const ui = await serve(store);
+    const page = await open();
+    await page.goto(ui.url);
+    await page.locator('table.runs a').first().click();
+    await page.waitForURL('**/runs/r-etl');
+    await page.waitForSelector('body[data-rendered="true"]');
+    expect(await page.locator('#graph').getAttribute('data-view')).toBe('tree');
+
+    // batch is a box holding its steps, with its iterations; nothing compiled is drawn
+    const batch = page.locator('#graph g.container[data-step="batch"]');
+    expect(await batch.getAttribute('data-state')).toBe('failure');
+    expect(await batch.locator('text').first().textContent()).toBe('batch');
+    expect(await page.locator('#graph g.header text').allTextContents()).toEqual([
+      '3 iterations',
+      '1.1 success · 1.2 failure · 1.3 not started',
+    ]);
+    expect(await stepNode(page, 'batch_extract').getAttribute('data-state')).toBe('failure');
+    expect(await stepNode(page, 'batch_load').getAttribute('data-state')).toBe('success');
+    expect(await stepNode(page, 'report').getAttribute('data-state')).toBe('dead');
+    const texts = await page.locator('#graph text').allTextContents();
+    expect(texts.filter((text) => /\w#\w/.test(text))).toEqual([]);
+    expect(texts).toContain('failure'); // batch -> alert waits for batch's failure
+    // the steps inside batch are drawn inside its box
+    const box = await batch.boundingBox();
+    const load = await stepNode(page, 'batch_load').boundingBox();
+    expect(box && load && load.x > box.x && load.x + load.width < box.x + box.width).toBe(true);
+    // the tasks are the leaves', by path
+    expect(await page.locator('#tasks tbody tr td:first-child').allTextContents()).toEqual([
+      'batch_extract',
+      'batch_load',
+      'batch_extract',
+      'alert',
+    ]);
+
+    await stepNode(page, 'batch_load').click();
+    const panel = page.locator('#step-panel');
+    await panel.waitFor({ state: 'visible' });
+    expect(await panel.locator('.step-name').textContent()).toBe('batch_load');
+    const why = await panel.locator('pre.why').textContent();
+    expect(why).toContain(
+      'It waits for batch_extract to succeed in iteration 1.2: batch_extract[1.2] failed, so it never will.',
+    );
+    expect(why).not.toMatch(/\w#\w/);
+    await page.screenshot({ path: join(OUTPUT, 'tree-run-page.png'), fullPage: true });
+
+    // a container's panel lists its iterations
+    await batch.locator('text').first().click();
+    await expect.poll(() => panel.locator('.step-name').textContent()).toBe('batch');
+    const rows = await panel
+      .locator('table.iterations tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(rows).toEqual([
+      ['1.1', 'success'],
+      ['1.2', 'failure'],
+      ['1.3', 'not started'],
+    ]);
+
+    // the toggle draws the eventor graph it was compiled to, and back
+    await page.locator('#graph-toggle').click();
+    await page.waitForSelector('#graph[data-view="compiled"]');
+    expect(await page.locator('#graph g.step[data-step="batch#begin"]').count()).toBe(1);
+    expect(await page.locator('#graph g.cluster').count()).toBe(0);
+    expect(await page.locator('#tasks tbody tr td:first-child').allTextContents()).toContain('batch#next');
+    await page.locator('#graph-toggle').click();
+    await page.waitForSelector('#graph[data-view="tree"]');
+    expect(await page.locator('#graph g.container').count()).toBe(1);
   });
 });
