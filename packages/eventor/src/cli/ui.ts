@@ -6,8 +6,9 @@ import { type Command, type Io, integerArg, parseOrUsage, positionals, UsageErro
 const HELP = `Usage: eventor ui <store> [--port 4807] [--host 127.0.0.1]
 
 Serves a read-only web view of the store's runs: the runs (newest first, filtered by name and
-status), and for each run its flow graph coloured by status, its tasks, its recoveries side by side
-and why a step has not run (as \`eventor why\`). The page updates by itself while a run goes on.
+status), and for each run its flow graph coloured by status (a sequent run as its tree, with a
+toggle to the eventor graph), its tasks, its recoveries side by side and why a step has not run (as
+\`eventor why\`). The page updates by itself while a run goes on.
 It never writes to the store. Stop it with Ctrl-C.
 
 Options:
