@@ -5,7 +5,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startUi, type UiServer } from '../src/ui/server.js';
 import { assertBuilt, PACKAGE_ROOT, tempDir } from '../test/fixtures-cli/cli.js';
-import { batchFlow } from '../test/fixtures-tree/flows.mjs';
+import { batchFlow, gatedTree } from '../test/fixtures-tree/flows.mjs';
 import { chainRun, gatedRun, HOSTILE, hostileRun, recoveredDemo } from '../test/fixtures-ui/flows.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -280,5 +280,30 @@ describe('eventor ui in a browser', () => {
     await page.locator('#graph-toggle').click();
     await page.waitForSelector('#graph[data-view="tree"]');
     expect(await page.locator('#graph g.container').count()).toBe(1);
+  });
+
+  it('follows a sequent run still going: an iteration turns from running to success without a reload', async () => {
+    const store = join(tempDir('eventor-ui-e2e-'), 'live-tree.run.db');
+    const run = await gatedTree({ store });
+    await run.started;
+    const ui = await serve(store);
+    const page = await open();
+    await page.goto(new URL(`/runs/${run.runId}`, ui.url).href);
+    await page.waitForSelector('body[data-rendered="true"]');
+    await page.waitForSelector('body[data-live="on"]');
+    const header = page.locator('#graph g.header text');
+    expect(await header.allTextContents()).toEqual(['2 iterations', '1.1 success · 1.2 running']);
+    expect(await page.locator('#graph g.container').getAttribute('data-state')).toBe('active');
+    await page.evaluate(() => {
+      (window as unknown as { marker: number }).marker = 7;
+    });
+    run.open();
+    await expect
+      .poll(() => header.allTextContents(), { timeout: 5000 })
+      .toEqual(['2 iterations', '1.1 success · 1.2 success']);
+    await run.done;
+    await expect.poll(() => page.locator('#graph g.container').getAttribute('data-state')).toBe('success');
+    expect(await stepNode(page, 'batch_work').getAttribute('data-state')).toBe('success');
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
   });
 });

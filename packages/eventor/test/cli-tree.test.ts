@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, eventor, eventorOk, parseTable, tempDir } from './fixtures-cli/cli.js';
-import { batchFlow, nestedFlow, outsideFlow } from './fixtures-tree/flows.mjs';
+import { batchFlow, emptyFlow, nestedFlow, outsideFlow } from './fixtures-tree/flows.mjs';
 import { parseTreeDot, parseTreeMermaid } from './fixtures-tree/tree-parse.js';
 
 beforeAll(() => assertBuilt());
@@ -255,6 +255,18 @@ describe('eventor why of a sequent run', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain(
       'has no step "nope". Its steps: batch, batch_extract, batch_load, report, alert.',
+    );
+  });
+
+  it('says why a step never runs (its container repeats nothing) and where a step runs when asked for another sequence', async () => {
+    const store = join(tempDir('eventor-tree-'), 'empty.run.db');
+    await emptyFlow({ store });
+    expect(eventorOk('why', store, 'box_inner')).toContain(
+      'box_inner: it never runs: its container box has no iterations (its repeats are empty).',
+    );
+    expect(eventorOk('show', store)).toMatch(/ {2}box +success +0 iterations\n {4}box_inner +not started\n/);
+    expect(eventorOk('why', store, 'after', '--sequence', '7')).toContain(
+      'after: it does not run in sequence 7; it runs in 1.',
     );
   });
 });

@@ -79,8 +79,8 @@ export interface TreeDiagnosis {
   runs: NodeRunDiagnosis[];
   /** Runs left out (only the first few are explained without --sequence). */
   moreSequences: number;
-  /** Why the node has no run at all: a container around it repeats zero times. */
-  unreached?: string;
+  /** Why no run is explained: a container around it repeats zero times, or it does not run in the sequence asked for. */
+  note?: string;
 }
 
 const ORDER: Record<NodeState, number> = {
@@ -125,9 +125,14 @@ export function diagnoseNode(
   };
   if (all.length === 0) {
     const empty = ancestors(tree, node).find((at) => at.kind === 'container' && at.repeats === 0);
-    diagnosis.unreached = empty
-      ? `its container ${empty.path} has no iterations (its repeats are empty)`
+    diagnosis.note = empty
+      ? `it never runs: its container ${empty.path} has no iterations (its repeats are empty)`
       : 'no container around it has reached it';
+  } else if (chosen.length === 0) {
+    const some = all.slice(0, 5).map((r) => r.sequence);
+    diagnosis.note =
+      `it does not run in sequence ${sequence}; it runs in ${some.join(', ')}` +
+      (all.length > 5 ? ', …' : '');
   }
   const step = node.kind === 'leaf' ? node.step : node.steps.begin;
   const steps = diagnoseStep(

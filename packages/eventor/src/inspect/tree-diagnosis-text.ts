@@ -17,9 +17,7 @@ export function renderTreeDiagnosis(d: TreeDiagnosis, storePath: string, now: nu
   const out: string[] = [
     `${what} ${d.node} in run ${d.runId} (${d.name}), recovery ${d.recovery}, ${d.runStatus}.`,
   ];
-  if (d.unreached !== undefined) {
-    out.push('', `${d.node} never runs in this flow: ${d.unreached}.`);
-  }
+  if (d.note !== undefined) out.push('', `${d.node}: ${d.note}.`);
   const text = new TreeText(d, storePath, now);
   for (const run of d.runs) {
     out.push('');

@@ -72,6 +72,7 @@ export class RunTree {
   private readonly fired = new Set<string>();
   private readonly parentOf = new Map<string, TreeNode | undefined>();
   private readonly byPath = new Map<string, TreeNode>();
+  private readonly leafByStep = new Map<string, TreeNode>();
   private readonly runsOf = new Map<string, NodeRun[]>();
   private readonly evaluating = new Set<NodeRun>();
 
@@ -90,6 +91,7 @@ export class RunTree {
       for (const node of nodes) {
         this.byPath.set(node.path, node);
         this.parentOf.set(node.path, parent);
+        if (node.kind === 'leaf') this.leafByStep.set(node.step, node);
         if (node.kind === 'container') index(node.children, node);
       }
     };
@@ -133,8 +135,7 @@ export class RunTree {
 
   /** The node (by path) a leaf's compiled step belongs to. */
   leafOfStep(step: string): TreeNode | undefined {
-    for (const node of this.byPath.values()) if (node.kind === 'leaf' && node.step === step) return node;
-    return undefined;
+    return this.leafByStep.get(step);
   }
 
   /**

@@ -16,3 +16,10 @@ export function batchFlow(options: {
 export function nestedFlow(options: { store: string; runId?: string }): Promise<RunResult>;
 export function outsideFlow(options: { store: string; runId?: string }): Promise<RunResult>;
 export function hostileTree(options: { store: string; name: string; runId?: string }): Promise<RunResult>;
+export function gatedTree(options: { store: string; runId?: string }): Promise<{
+  runId: string;
+  open(): void;
+  done: Promise<RunResult>;
+  started: Promise<void>;
+}>;
+export function emptyFlow(options: { store: string; runId?: string }): Promise<RunResult>;

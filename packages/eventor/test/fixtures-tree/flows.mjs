@@ -134,3 +134,46 @@ export async function hostileTree({ store, name, runId = 'r-hostile' }) {
     flow.close();
   }
 }
+
+/**
+ * A sequent run still going: batch (2 iterations) runs work, which waits in iteration 1.2 until
+ * open() is called. `started` resolves once it waits; `done` with the run's result.
+ */
+export async function gatedTree({ store, runId = 'r-live' }) {
+  const { Sequent } = await sequent();
+  let open;
+  const gate = new Promise((resolve) => {
+    open = resolve;
+  });
+  let started;
+  const waiting = new Promise((resolve) => {
+    started = resolve;
+  });
+  const flow = new Sequent({ name: 'live', store, runId, logLevel: 'silent' });
+  const batch = flow.addStep('batch', { repeats: [1, 2] });
+  batch.addStep('work', {
+    func: async () => {
+      if (flow.getStepSequence() === '1.2') {
+        started();
+        await gate;
+      }
+      return 'done';
+    },
+  });
+  const done = flow.run().finally(() => flow.close());
+  return { runId, open, done, started: waiting };
+}
+
+/** box repeats nothing, so inner never runs and box succeeds at once; after requires box's success. */
+export async function emptyFlow({ store, runId = 'r-empty' }) {
+  const { Sequent, StepStatus } = await sequent();
+  const flow = new Sequent({ name: 'empty', store, runId, logLevel: 'silent' });
+  const box = flow.addStep('box', { repeats: [] });
+  box.addStep('inner', { func: () => 'never' });
+  flow.addStep('after', { func: () => 'after', requires: [[box, StepStatus.success]] });
+  try {
+    return await flow.run();
+  } finally {
+    flow.close();
+  }
+}
