@@ -309,9 +309,12 @@ function key(name: string, sequence: string): string {
   return `${name}\0${sequence}`;
 }
 
-/** All iterations of a container over its runs, in order. */
+/** The iterations of a container over the runs of it that started, in order. */
 export function iterationsOf(tree: RunTree, node: TreeNode): IterationRun[] {
-  return tree.runsOfNode(node).flatMap((run) => run.iterations);
+  return tree
+    .runsOfNode(node)
+    .filter((run) => run.state !== 'not-started' && run.state !== 'dead')
+    .flatMap((run) => run.iterations);
 }
 
 /** The words the tools use for a state. */
@@ -343,14 +346,14 @@ export function iterationSummary(tree: RunTree, node: TreeNode, list = 8): Itera
   const head = `${declared} iteration${declared === 1 ? '' : 's'}`;
   if (started.length === 0)
     return { head, parts: [overallState(runs) === 'dead' ? 'will not run' : 'not started'] };
-  const iterations = started.flatMap((run) => run.iterations);
+  const iterations = iterationsOf(tree, node);
   if (iterations.length <= list)
     return { head, parts: iterations.map((it) => `${it.sequence} ${STATE_WORDS[it.state]}`) };
   const byState = new Map<IterationState, IterationRun[]>();
   for (const it of iterations) {
-    const list = byState.get(it.state) ?? [];
-    list.push(it);
-    byState.set(it.state, list);
+    const same = byState.get(it.state) ?? [];
+    same.push(it);
+    byState.set(it.state, same);
   }
   const order: IterationState[] = ['success', 'failure', 'active', 'not-started'];
   const parts = order.flatMap((state) => {
