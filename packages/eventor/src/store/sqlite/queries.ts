@@ -13,7 +13,7 @@ import * as schema from './schema.js';
 type Db = BetterSQLite3Database<typeof schema>;
 type Run = typeof schema.runs.$inferSelect;
 
-const JOURNAL = fileURLToPath(new URL('../../../drizzle/meta/_journal.json', import.meta.url));
+const JOURNAL = fileURLToPath(new URL('../../../drizzle/sqlite/meta/_journal.json', import.meta.url));
 
 /** The columns of `runs` to read: a reader of a store not yet migrated reads later columns as NULL. */
 type RunColumns = ReturnType<typeof getTableColumns<typeof schema.runs>>;
