@@ -13,7 +13,7 @@ import * as schema from './schema.js';
 type Db = BetterSQLite3Database<typeof schema>;
 type Run = typeof schema.runs.$inferSelect & { shape: string | null };
 
-const JOURNAL = fileURLToPath(new URL('../../../drizzle/meta/_journal.json', import.meta.url));
+const JOURNAL = fileURLToPath(new URL('../../../drizzle/sqlite/meta/_journal.json', import.meta.url));
 
 /**
  * The columns of a run to read, its shape from `run_shapes`. A reader of a store not yet migrated
