@@ -108,4 +108,25 @@ describe('a store file made by the release before the store rebuild (939bce2)', 
       ['divide', 1, 'success', false, 9],
     ]);
   });
+
+  it('keeps the flow shape the release stored: eventor graph draws it before and after the store is migrated', async () => {
+    const store = releaseStore();
+    const before = eventorOk('graph', store, 'r-939bce2');
+    for (const name of ['square', 'divide']) expect(before).toContain(name);
+
+    const { ev } = buildReleaseFlow(
+      Eventor,
+      { store, runMode: 'recover', runId: 'r-939bce2' },
+      { divideFails: false, calls: [] },
+    );
+    await ev.run(); // migrates the store: the shape moves from the run row to run_shapes
+    ev.close();
+    // the same events, steps and edges; only the statuses moved on with the recovery
+    const structure = (graph: string) =>
+      graph
+        .split('\n')
+        .filter((line) => !/^\s*class(Def)? /.test(line))
+        .map((line) => line.replace(/<br\/>\w+/, ''));
+    expect(structure(eventorOk('graph', store, 'r-939bce2'))).toEqual(structure(before));
+  });
 });
