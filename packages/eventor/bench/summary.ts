@@ -29,10 +29,14 @@ if (process.argv.includes('--clear')) {
   });
   const measured = files.flatMap(({ file }) => (file ? [file] : []));
   const rounds = [...new Set(measured.map((f) => f.rounds))].join('/');
-  const when = measured.map((f) => f.measuredAt).sort()[0] ?? 'never';
+  const when =
+    measured
+      .map((f) => f.measuredAt)
+      .sort()
+      .pop() ?? 'never';
   const few = measured.some((f) => f.rounds < 5) ? ', FEWER THAN 5: not figures for a note' : '';
   console.log(
-    `\nissue 12 targets (median of ${rounds || '?'} rounds${few}; node ${measured[0]?.node ?? '?'}; from ${when})`,
+    `\nissue 12 targets (median of ${rounds || '?'} rounds${few}; node ${measured[0]?.node ?? '?'}; finished ${when})`,
   );
   const rows: string[][] = [];
   for (const { pkg, file } of files) {
