@@ -7,7 +7,7 @@ import { formatValue } from './describe.js';
 import { type Duration, parseDuration } from './duration.js';
 import { FlowConfigError, FlowDefinitionError } from './errors.js';
 import { LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
-import { type EventRef, StepRef } from './model/event.js';
+import { StepRef } from './model/event.js';
 import { ResourcePool } from './model/resource-pool.js';
 import { RUN_MODES, type RunMode, STEP_STATUSES, type StepReplay, type StepStatus } from './model/status.js';
 import {
