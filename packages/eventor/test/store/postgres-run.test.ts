@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Eventor, type EventorOptions, type EventRef, ResourcePool, TestClock } from '../../src/index.js';
 import { recoveryFlow } from '../helpers/flows.js';
@@ -164,6 +168,32 @@ describe('a flow on a PostgreSQL store', () => {
     expect(third.calls).toEqual([]);
   });
 
+  it('goes on after the server dropped its idle connections (as a restart or a proxy would)', async () => {
+    const store = db.store('dropped');
+    const ev = eventor(store);
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const go = ev.addEvent('go');
+    const next = ev.addEvent('next');
+    ev.addAssoc(go, ev.addStep('wait', { func: () => held, triggers: { success: [next] } }));
+    ev.addAssoc(next, ev.addStep('after', { func: () => 'after' }));
+    ev.triggerEvent(go);
+    const running = ev.run();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const dropped = await db.query<{ pid: number }>(
+      `SELECT pg_terminate_backend(pid) AS pid FROM pg_stat_activity
+       WHERE application_name = '@flow/eventor' AND datname = current_database()`,
+    );
+    expect(dropped.length).toBeGreaterThanOrEqual(2); // the synchronous calls' connection, and the loop's
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    release();
+    expect(await running).toMatchObject({ ok: true, status: 'success' });
+    expect(ev.pending()).toEqual({ count: 0, nextDelayIn: null });
+    expect(ev.tasks().map((t) => t.result)).toEqual([undefined, 'after']);
+  });
+
   it("says which flows the store has when recover finds no run of the Eventor's name", () => {
     const store = db.store('names');
     const nightly = eventor(store, { name: 'nightly' });
@@ -178,5 +208,125 @@ describe('a flow on a PostgreSQL store', () => {
     })();
     expect(error.code).toBe('FLOW_STORE_NO_RUN');
     expect(error.message).toContain('runs of flow "nightly"');
+  });
+});
+
+/** A flow that uses every kind of row: outside and body triggers, a delay, a failure and its recovery. */
+function everyRowFlow(store: string, options: EventorOptions & { fail: boolean }): Eventor {
+  const { fail, ...rest } = options;
+  const ev = new Eventor({
+    name: 'rows',
+    store,
+    runId: 'r-rows',
+    logLevel: 'silent',
+    clock: new TestClock({ start: '2026-03-01T00:00:00Z' }),
+    ...rest,
+  });
+  onTestFinished(() => ev.close());
+  const go = ev.addEvent('go');
+  const fromBody = ev.addEvent('from_body');
+  const done = ev.addEvent('done');
+  const later = ev.addEvent('later');
+  ev.addAssoc(
+    go,
+    ev.addStep('a', {
+      func: () => {
+        ev.triggerEvent(fromBody, 'x');
+        return { at: new Date(0) };
+      },
+      triggers: { success: [done] },
+    }),
+  );
+  ev.addAssoc(fromBody, ev.addStep('b', { func: (s: string) => s, args: ['b'] }));
+  ev.addAssoc(done, later, { delay: '1h' });
+  ev.addAssoc(
+    later,
+    ev.addStep('c', {
+      func: () => {
+        if (fail) throw new Error('c fails');
+        return 'c';
+      },
+    }),
+  );
+  ev.triggerEvent(go);
+  return ev;
+}
+
+interface StoreRows {
+  runs: unknown[];
+  triggers: unknown[];
+  tasks: unknown[];
+  delays: unknown[];
+}
+
+async function sqliteRows(path: string): Promise<StoreRows> {
+  const sqlite = new Database(path, { readonly: true });
+  try {
+    return await rowsOf((text) => sqlite.prepare(text).all() as Record<string, unknown>[]);
+  } finally {
+    sqlite.close();
+  }
+}
+
+async function rowsOf(
+  query: (text: string) => Record<string, unknown>[] | Promise<Record<string, unknown>[]>,
+): Promise<StoreRows> {
+  const normal = (rows: Record<string, unknown>[]) =>
+    rows.map((row) =>
+      Object.fromEntries(
+        Object.entries(row).map(([key, value]) => [
+          key,
+          Buffer.isBuffer(value)
+            ? value.toString('hex')
+            : typeof value === 'string' && /^\d+$/.test(value)
+              ? Number(value)
+              : value,
+        ]),
+      ),
+    );
+  return {
+    runs: normal(
+      await query('SELECT id, name, mode, recovery, status, started_at, ended_at, open_from FROM runs'),
+    ),
+    triggers: normal(
+      await query(
+        'SELECT recovery, sequence, event, ord, acted, created_at, source_step, source_sequence FROM triggers ORDER BY ord, recovery',
+      ),
+    ),
+    tasks: normal(
+      await query(
+        'SELECT ord, step, sequence, recovery, status, attempts, result, result_v8, skipped, created_at, updated_at, child FROM tasks ORDER BY ord',
+      ),
+    ),
+    delays: normal(
+      await query(
+        'SELECT recovery, assoc, sequence, due_at, fired, created_at FROM delays ORDER BY recovery, due_at',
+      ),
+    ),
+  };
+}
+
+describe('the rows a PostgreSQL store keeps', () => {
+  it('are the rows a file store keeps for the same run and recovery', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flow-rows-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'rows.run.db');
+    const store = db.store('rows');
+    for (const where of [file, store]) {
+      const first = everyRowFlow(where, { fail: true });
+      expect(await first.run()).toMatchObject({ ok: false });
+      first.close();
+      const again = everyRowFlow(where, { fail: false, runMode: 'recover' });
+      expect(await again.run()).toMatchObject({ ok: true, recovery: 1 });
+      again.close();
+    }
+    const schema = schemaOf(store);
+    const onPostgres = await rowsOf((text) =>
+      db.query(text.replace(/FROM (runs|triggers|tasks|delays)/, `FROM ${schema}.$1`)),
+    );
+    const onFile = await sqliteRows(file);
+    expect(onPostgres).toEqual(onFile);
+    expect(onFile.tasks.length).toBeGreaterThan(5);
+    expect(onFile.delays).toHaveLength(2);
   });
 });

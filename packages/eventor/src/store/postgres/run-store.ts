@@ -298,10 +298,11 @@ const LOAD_SQL = `SELECT
  * lease and proves it is still this holder's, and every write happens only if it did. Its
  * sub-statements see the same snapshot, not each other's rows: each touches only rows committed
  * before (an update), or adds new ones (an insert), as the run loop's batches are made.
- * Task rows are found by key, one index probe each, whatever the planner's statistics say: a
- * result taken from an earlier attempt by a scalar subquery, a task's new state by ON CONFLICT on
- * its primary key (a join would let a fresh table's stale statistics scan the run's history on
- * every commit). $1 run, $2 lease token, $3 lease expiry, $4 recovery, $5 now, $6..$11 JSON rows.
+ * Rows are found by key, one index probe each, whatever the planner's statistics say (a join with
+ * the JSON rows would let a fresh table's stale statistics scan the run's history on every
+ * commit): a result taken from an earlier attempt by a scalar subquery, and an update written as
+ * an insert of a row known to exist (the scalar subquery) that ON CONFLICT turns into the update.
+ * $1 run, $2 lease token, $3 lease expiry, $4 recovery, $5 now, $6..$11 JSON of the rows.
  */
 const COMMIT_SQL = `WITH fence AS (
   UPDATE runs SET lease_expires_at = $3 WHERE id = $1 AND lease_token = $2 AND lease_pid IS NOT NULL RETURNING 1
@@ -322,7 +323,7 @@ const COMMIT_SQL = `WITH fence AS (
   SELECT $1, t.step, t.sequence, $4, t.ord, t.status, t.attempts, decode(t.result, 'base64'), t.error, $5, $5
   FROM json_to_recordset($7::json) AS t(ord int, step text, sequence text, status text, attempts int,
                                         result text, error text)
-  WHERE EXISTS (SELECT 1 FROM fence)
+  WHERE EXISTS (SELECT 1 FROM fence) AND (SELECT true FROM tasks x WHERE x.run_id = $1 AND x.ord = t.ord)
   ON CONFLICT (run_id, ord) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
     result_v8 = excluded.result_v8, error = excluded.error, updated_at = excluded.updated_at
 ), new_triggers AS (
@@ -332,19 +333,23 @@ const COMMIT_SQL = `WITH fence AS (
                                         source_step text, source_sequence text)
   WHERE EXISTS (SELECT 1 FROM fence)
 ), acted_triggers AS (
-  UPDATE triggers SET acted = 1
+  INSERT INTO triggers (run_id, recovery, sequence, event, ord, acted, created_at)
+  SELECT $1, $4, t.sequence, t.event, 0, 1, $5
   FROM json_to_recordset($9::json) AS t(sequence text, event text)
-  WHERE triggers.run_id = $1 AND triggers.recovery = $4 AND triggers.sequence = t.sequence
-    AND triggers.event = t.event AND EXISTS (SELECT 1 FROM fence)
+  WHERE EXISTS (SELECT 1 FROM fence) AND (SELECT true FROM triggers x WHERE x.run_id = $1 AND x.recovery = $4
+                                            AND x.sequence = t.sequence AND x.event = t.event)
+  ON CONFLICT (run_id, recovery, sequence, event) DO UPDATE SET acted = 1
 ), new_delays AS (
   INSERT INTO delays (run_id, recovery, assoc, sequence, due_at, fired, created_at)
   SELECT $1, $4, t.assoc, t.sequence, t.due_at, t.fired, $5
   FROM json_to_recordset($10::json) AS t(assoc text, sequence text, due_at bigint, fired int)
   WHERE EXISTS (SELECT 1 FROM fence)
 ), fired_delays AS (
-  UPDATE delays SET fired = 1
+  INSERT INTO delays (run_id, recovery, assoc, sequence, due_at, fired, created_at)
+  SELECT $1, $4, t.assoc, t.sequence, 0, 1, $5
   FROM json_to_recordset($11::json) AS t(assoc text, sequence text)
-  WHERE delays.run_id = $1 AND delays.recovery = $4 AND delays.assoc = t.assoc
-    AND delays.sequence = t.sequence AND EXISTS (SELECT 1 FROM fence)
+  WHERE EXISTS (SELECT 1 FROM fence) AND (SELECT true FROM delays x WHERE x.run_id = $1 AND x.assoc = t.assoc
+                                            AND x.sequence = t.sequence AND x.recovery = $4)
+  ON CONFLICT (run_id, assoc, sequence, recovery) DO UPDATE SET fired = 1
 )
 SELECT count(*)::int AS held FROM fence`;

@@ -38,6 +38,8 @@ const { settings, flag, port } = workerData as WorkerInput;
 const signal = new Int32Array(flag);
 let client: Client | undefined;
 let broken = false;
+/** Between a BEGIN and its COMMIT or ROLLBACK, which may come in later requests. */
+let inTransaction = false;
 
 async function connected(): Promise<Client> {
   if (client !== undefined && !broken) return client;
@@ -63,10 +65,22 @@ async function serve(request: SyncRequest): Promise<SyncResponse> {
     return { id: request.id, ok: true, results: [] };
   }
   try {
+    if (inTransaction && broken) {
+      // a new connection must not run the rest of a transaction the old one lost: only its ROLLBACK
+      if (request.queries[0]?.text === 'ROLLBACK') {
+        inTransaction = false;
+        return { id: request.id, ok: true, results: [] };
+      }
+      throw Object.assign(new Error('the connection to the server was lost in the middle of a transaction'), {
+        code: '08006',
+      });
+    }
     const db = await connected();
     const results: Array<{ rows: Record<string, unknown>[]; rowCount: number | null }> = [];
     for (const query of request.queries) {
+      if (query.text === 'BEGIN') inTransaction = true;
       const result = await db.query({ ...query, values: query.values?.map(asBuffer) });
+      if (query.text === 'COMMIT' || query.text === 'ROLLBACK') inTransaction = false;
       results.push({ rows: result.rows, rowCount: result.rowCount });
     }
     return { id: request.id, ok: true, results };
