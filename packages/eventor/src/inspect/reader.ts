@@ -6,8 +6,8 @@ import { StoreError } from '../errors.js';
 import { type DefinitionChangeRecord, readStoredShape } from '../model/definition-changes.js';
 import { assocKeyOf, type FlowShape } from '../model/flow.js';
 import type { TaskStatus } from '../model/status.js';
+import { leaseHolderAlive } from '../store/lease.js';
 import { decodeResult } from '../store/result-codec.js';
-import { leaseHolderAlive } from '../store/sqlite/lease.js';
 import {
   getRun,
   latestRun,

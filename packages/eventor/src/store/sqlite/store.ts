@@ -4,6 +4,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { leaseLostError, StoreError } from '../../errors.js';
 import { FAULT_KILL, withFaultKill } from '../fault.js';
+import { leaseHolderAlive, leaseInUseMessage, leasesHeldHere } from '../lease.js';
 import type {
   LeaseHolder,
   PendingCounts,
@@ -15,7 +16,7 @@ import type {
   TaskRow,
 } from '../types.js';
 import { asStoreError, isBusy, nativeModuleProblem } from './errors.js';
-import { type LeaseStatements, leaseHolderAlive, leasesHeldHere, prepareLeaseStatements } from './lease.js';
+import { type LeaseStatements, prepareLeaseStatements } from './lease.js';
 import { applyMigrations, switchToWal } from './migrate.js';
 import { getRun, latestRun } from './queries.js';
 import { SqliteRunStore } from './run-store.js';
@@ -202,11 +203,7 @@ export class SqliteStore implements Store {
       const run = getRun(this.db, runId);
       if (!run) throw new StoreError(`Run "${runId}" is not in the store at "${this.location}".`);
       if (run.leaseToken && run.leaseToken !== holder.token && leaseHolderAlive(run, now, leasesHeldHere)) {
-        throw new StoreError(
-          `Run "${runId}" in "${this.location}" is in use by a live process (pid ${run.leasePid} on ${run.leaseHost}). ` +
-            `Wait for it to finish or stop it, then recover or continue; or start a new run with runMode 'restart'.`,
-          { code: 'FLOW_STORE_IN_USE' },
-        );
+        throw new StoreError(leaseInUseMessage(run, this.location), { code: 'FLOW_STORE_IN_USE' });
       }
       claim.check?.(run);
       this.lease.take.run(process.pid, hostname(), holder.token, now + holder.ttlMs, runId);
