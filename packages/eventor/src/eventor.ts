@@ -120,7 +120,8 @@ export class Eventor {
       logger: this.logger,
     });
     this.session.onLost = (error) => this.loop?.abort(error);
-    this.logger.info({ store: resolved.store }, `Eventor store file: ${resolved.store}`);
+    // the location as the store names it: a URL with its password hidden
+    this.logger.info({ store: this.store.location }, `Eventor store: ${this.store.location}`);
   }
 
   /** The run this eventor acts on (created or looked up on first use). */

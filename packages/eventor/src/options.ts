@@ -7,7 +7,7 @@ import { formatValue } from './describe.js';
 import { type Duration, parseDuration } from './duration.js';
 import { FlowConfigError, FlowDefinitionError } from './errors.js';
 import { LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
-import { type EventRef, StepRef } from './model/event.js';
+import { StepRef } from './model/event.js';
 import { ResourcePool } from './model/resource-pool.js';
 import { RUN_MODES, type RunMode, STEP_STATUSES, type StepReplay, type StepStatus } from './model/status.js';
 import {
@@ -27,6 +27,7 @@ import type { ProgressOptions } from './progress/index.js';
 import { TestClock } from './runtime/clock.js';
 import type { RunSettings } from './runtime/loop.js';
 import type { RunObserver } from './runtime/observer.js';
+import { parseStoreLocation, type StoreOption } from './store/location.js';
 
 export interface EventorConfig {
   /** Cap on tasks running at once in this eventor; < 1 = no cap (default). */
@@ -41,7 +42,8 @@ export interface EventorConfig {
 
 export interface EventorOptions {
   name?: string;
-  store?: string;
+  /** A file path (or `file:` URL, or ':memory:'), a `postgres://` URL, or `{ url, schema }` (see API.md). */
+  store?: StoreOption;
   runMode?: RunMode;
   runId?: string;
   logger?: Logger;
@@ -78,7 +80,7 @@ export interface TaskQueryOptions<R = unknown> {
 /** The Eventor's options with defaults applied, checked. */
 export interface ResolvedEventorOptions {
   name: string;
-  store: string;
+  store: StoreOption;
   runMode: RunMode;
   runId: string | undefined;
   logger: Logger | undefined;
@@ -150,11 +152,7 @@ export function resolveEventorOptions(
     );
   }
   const store = options.store ?? defaults.store(name);
-  if (typeof store !== 'string' || store.length === 0) {
-    throw new FlowConfigError(
-      `Option "store" must be a file path or ':memory:'; got ${formatValue(options.store)}.`,
-    );
-  }
+  parseStoreLocation(store); // throws FlowConfigError for a bad one
   if (store === ':memory:' && runMode !== 'restart') {
     throw new FlowConfigError(
       `runMode '${runMode}' needs a store file: an in-memory store (':memory:') keeps nothing to ${runMode}.`,

@@ -184,11 +184,11 @@ describe('recover or continue with a changed definition', () => {
     first.close();
     // a shape as version 1 stored it: no version, no func, args, recovery, releases or config
     const db = new Database(box.store);
-    const row = db.prepare('SELECT shape FROM runs').get() as { shape: string };
+    const row = db.prepare('SELECT shape FROM run_shapes').get() as { shape: string };
     const shape = JSON.parse(row.shape) as { version?: number; steps: Array<Record<string, unknown>> };
     delete shape.version;
     for (const step of shape.steps) for (const key of ['func', 'args', 'command']) delete step[key];
-    db.prepare('UPDATE runs SET shape = ?').run(JSON.stringify(shape));
+    db.prepare('UPDATE run_shapes SET shape = ?').run(JSON.stringify(shape));
     db.close();
 
     const again = build(box, { runMode: 'recover' }, { param: 4 });

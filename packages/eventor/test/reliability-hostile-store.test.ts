@@ -35,7 +35,7 @@ import { type Sandbox, sandbox } from './helpers/sandbox.js';
 const RUNS = Number(process.env.FLOW_FUZZ_RUNS ?? 25);
 const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FILL_CHILD = fileURLToPath(new URL('./fixtures-hostile/fill-child.ts', import.meta.url));
-const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url));
+const MIGRATIONS = fileURLToPath(new URL('../drizzle/sqlite', import.meta.url));
 const IS_ROOT = process.getuid?.() === 0;
 
 /** Whether this process may mount a tmpfs (root with CAP_SYS_ADMIN), and why not. */

@@ -148,7 +148,7 @@ function oldStoreWithJsonResult(path: string): void {
     'CREATE TABLE "__drizzle_migrations" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)',
   );
   const migrations = readMigrationFiles({
-    migrationsFolder: new URL('../drizzle', import.meta.url).pathname,
+    migrationsFolder: new URL('../drizzle/sqlite', import.meta.url).pathname,
   });
   for (const migration of migrations.slice(0, 2)) {
     for (const statement of migration.sql) db.exec(statement);

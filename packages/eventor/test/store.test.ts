@@ -12,7 +12,7 @@ import { buildChainFlow, buildHoldFlow } from './fixtures-core/flows.mjs';
 import { assertDistIsCurrent, FlowChild } from './helpers/child.js';
 import { deferred, sandbox } from './helpers/sandbox.js';
 
-const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url));
+const MIGRATIONS = fileURLToPath(new URL('../drizzle/sqlite', import.meta.url));
 const journal = JSON.parse(readFileSync(join(MIGRATIONS, 'meta', '_journal.json'), 'utf8')) as {
   entries: Array<{ tag: string; when: number }>;
 };

@@ -6,9 +6,15 @@ import { StoreError } from '../errors.js';
 import { type DefinitionChangeRecord, readStoredShape } from '../model/definition-changes.js';
 import { assocKeyOf, type FlowShape } from '../model/flow.js';
 import type { TaskStatus } from '../model/status.js';
+import { leaseHolderAlive } from '../store/lease.js';
 import { decodeResult } from '../store/result-codec.js';
-import { leaseHolderAlive } from '../store/sqlite/lease.js';
-import { getRun, latestRun, refuseNewerSchema } from '../store/sqlite/queries.js';
+import {
+  getRun,
+  latestRun,
+  type RunColumns,
+  refuseNewerSchema,
+  runColumnsWithShape,
+} from '../store/sqlite/queries.js';
 import * as schema from '../store/sqlite/schema.js';
 import type { RunRow, TaskRow } from '../store/types.js';
 
@@ -118,7 +124,7 @@ export class StoreReader {
   /** Every run, oldest first, with the tasks of its current recovery counted. */
   listRuns(): RunSummary[] {
     const runs = this.db
-      .select(this.runColumns)
+      .select(this.runColumns(false))
       .from(schema.runs)
       .orderBy(asc(schema.runs.startedAt), asc(schema.runs.id))
       .all();
@@ -144,7 +150,7 @@ export class StoreReader {
     const order = [desc(schema.runs.startedAt), desc(schema.runs.id)];
     if (live) {
       const rows = this.db
-        .select(this.runColumns)
+        .select(this.runColumns(false))
         .from(schema.runs)
         .where(where)
         .orderBy(...order)
@@ -155,7 +161,7 @@ export class StoreReader {
     }
     const total = this.db.select({ n: sql<number>`count(*)` }).from(schema.runs).where(where).get()?.n ?? 0;
     const rows = this.db
-      .select(this.runColumns)
+      .select(this.runColumns(false))
       .from(schema.runs)
       .where(where)
       .orderBy(...order)
@@ -220,12 +226,12 @@ export class StoreReader {
   }
 
   getRun(id: string): RunRow | undefined {
-    return getRun(this.db, id, this.runColumns);
+    return getRun(this.db, id, this.runColumns());
   }
 
   /** The run most recently started (the engine's "latest run"). */
   latestRun(): RunRow | undefined {
-    return latestRun(this.db, undefined, this.runColumns);
+    return latestRun(this.db, undefined, this.runColumns());
   }
 
   /** Tasks of a run, oldest first, optionally filtered (statuses from TASK_FILTER_STATUSES); `pending` in statuses stands for every unfinished one. */
@@ -256,16 +262,28 @@ export class StoreReader {
     return this.presentColumns(schema.tasks, 'tasks');
   }
 
-  /** The run columns to read; as for tasks (0003: `lease_expires_at`, read as NULL: no expiry). */
-  private get runColumns() {
-    return this.presentColumns(schema.runs, 'runs');
+  /**
+   * The run columns to read; as for tasks (0003: `lease_expires_at`, read as NULL: no expiry). The
+   * shape is in `run_shapes` since 0004, in the run row before; lists of runs do not read it.
+   */
+  private runColumns(withShape = true): RunColumns {
+    const columns = this.presentColumns(schema.runs, 'runs');
+    const present = this.columnNames('runs');
+    const shape = !withShape
+      ? sql<string | null>`NULL`
+      : present.has('shape')
+        ? sql<string | null>`"runs"."shape"`
+        : undefined;
+    return { ...runColumnsWithShape(shape), ...columns } as RunColumns;
+  }
+
+  private columnNames(table: string): Set<unknown> {
+    return new Set(this.sqlite.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all());
   }
 
   private presentColumns<T extends typeof schema.tasks | typeof schema.runs>(table: T, name: string) {
     const columns: Record<string, unknown> = { ...getTableColumns(table) };
-    const present = new Set(
-      this.sqlite.prepare(`SELECT name FROM pragma_table_info('${name}')`).pluck().all(),
-    );
+    const present = this.columnNames(name);
     for (const [key, column] of Object.entries(getTableColumns(table))) {
       if (!present.has(column.name)) columns[key] = sql`NULL`;
     }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type AssocTarget, assocKeyOf } from './assoc.js';
 import { exprEquals } from './expression.js';
-import type { FlowShape } from './flow.js';
+import type { FlowShape } from './shape.js';
 import type { StepDef } from './step.js';
 
 /** One step, event or assoc added, removed or changed since the run's stored shape. */

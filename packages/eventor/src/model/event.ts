@@ -1,4 +1,4 @@
-import type { Expr } from './expression.js';
+import type { Expr } from './expr.js';
 
 const OWNER = Symbol('flow.owner');
 /** Type-only: carries a step's result type; never set at run time. */

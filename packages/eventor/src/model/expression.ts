@@ -1,5 +1,6 @@
 import { FlowDefinitionError } from '../errors.js';
 import type { EventRef } from './event.js';
+import type { Expr } from './expr.js';
 
 /** An `and`/`or` node of an event expression; expressions are data, never code. */
 export interface ExprNode {
@@ -18,8 +19,7 @@ export function or(...items: ExprItem[]): ExprNode {
   return { op: 'or', items };
 }
 
-/** A normalised expression: leaves are event names. */
-export type Expr = { op: 'and' | 'or'; items: Expr[] } | { op: 'event'; name: string };
+export type { Expr } from './expr.js';
 
 export function isExprNode(value: unknown): value is ExprNode {
   return (

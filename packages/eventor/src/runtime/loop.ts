@@ -4,13 +4,14 @@ import type { ResourcePool } from '../model/resource-pool.js';
 import type { TaskConstruct } from '../model/step.js';
 import { keyOf, type RunStore, type TriggerSource } from '../store/types.js';
 import { Attempts, type Completion } from './attempt.js';
-import { type Clock, now, sleepUntil, TestClock } from './clock.js';
+import { type Clock, now, TestClock } from './clock.js';
 import { Firing } from './firing.js';
 import { Lifecycle } from './lifecycle.js';
 import type { RunObserver } from './observer.js';
 import { endOrphans } from './runners/index.js';
 import { Scheduler } from './scheduler.js';
 import { CommitBatch, Task } from './task.js';
+import { Waker } from './waker.js';
 
 export interface RunSettings {
   maxConcurrent: number;
@@ -62,9 +63,7 @@ export class RunLoop {
   private retryDue: Task[] = [];
   private stopReason: string | undefined;
   private failure: unknown;
-  private wakeup: (() => void) | undefined;
-  /** A wake() that came while nothing waited (a stop during a commit): the next wait returns at once. */
-  private wokenEarly = false;
+  private readonly waker: Waker;
   /** Unfinished tasks of steps the flow no longer defines: the lowest `ord`, and how many. */
   private untrackedOpenOrd = Number.POSITIVE_INFINITY;
   private untrackedOpen = 0;
@@ -73,6 +72,7 @@ export class RunLoop {
   constructor(env: LoopEnvironment) {
     this.env = env;
     this.testClock = env.clock instanceof TestClock ? env.clock : undefined;
+    this.waker = new Waker(env.clock);
   }
 
   get isActive(): boolean {
@@ -88,7 +88,7 @@ export class RunLoop {
     const key = keyOf(sequence, event);
     if (this.staged.has(key) || this.parts?.firing.hasFired(event, sequence)) return false;
     this.staged.set(key, { event, sequence, source });
-    this.wake();
+    this.waker.wake();
     return true;
   }
 
@@ -97,14 +97,14 @@ export class RunLoop {
     this.stopReason ??= reason;
     if (this.parts) this.parts.lifecycle.stopping = true;
     this.parts?.attempts.abortAll(reason);
-    this.wake();
+    this.waker.wake();
   }
 
   /** Ends the run with `error` (its lease was lost): running steps are aborted, nothing more is written. */
   abort(error: unknown): void {
     this.failure ??= error;
     this.parts?.attempts.abortAll('the run lost its lease');
-    this.wake();
+    this.waker.wake();
   }
 
   async run(maxLoops: number): Promise<LoopOutcome> {
@@ -155,7 +155,7 @@ export class RunLoop {
     let lastYield = now();
     for (;;) {
       if (maxLoops === 0) break;
-      this.wokenEarly = false; // this pass sees whatever woke the loop
+      this.waker.reset();
       if (this.stopReason !== undefined) {
         // steps that ended before the stop keep their outcome; a pass starts nothing once stopping
         this.pass(parts);
@@ -175,7 +175,7 @@ export class RunLoop {
       }
       if (attempts.running.size > 0 || attempts.backingOff.size > 0 || this.waitsForRoom(parts)) {
         if (this.testClock === undefined || !(await this.skipToNextTimer(parts, this.testClock)))
-          await this.waitForWake();
+          await this.waker.wait();
         lastYield = now();
         continue;
       }
@@ -192,7 +192,7 @@ export class RunLoop {
         }
         continue;
       }
-      await this.waitForWakeOrDue(dueAt);
+      await this.waker.waitUntil(dueAt);
       lastYield = now();
     }
   }
@@ -216,11 +216,11 @@ export class RunLoop {
       this.env.observer,
       (completion) => {
         this.completions.push(completion);
-        this.wake();
+        this.waker.wake();
       },
       (task) => {
         this.retryDue.push(task);
-        this.wake();
+        this.waker.wake();
       },
     );
     let lifecycle: Lifecycle | undefined;
@@ -318,7 +318,7 @@ export class RunLoop {
    */
   private async skipToNextTimer(parts: Parts, clock: TestClock): Promise<boolean> {
     if (this.nextTimerDue(parts) === undefined) return false;
-    if (parts.attempts.running.size > 0 && (await this.waitForWakeWithin(clock.settleMs))) return true;
+    if (parts.attempts.running.size > 0 && (await this.waker.waitWithin(clock.settleMs))) return true;
     const dueAt = this.nextTimerDue(parts);
     if (dueAt === undefined) return false;
     clock.advanceTo(dueAt);
@@ -338,53 +338,10 @@ export class RunLoop {
     return scheduler.hasOverdue || scheduler.waitsOnBusyPool();
   }
 
-  private waitForWake(): Promise<void> {
-    if (this.takeEarlyWake()) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.wakeup = resolve;
-    });
-  }
-
-  private async waitForWakeOrDue(dueAt: number): Promise<void> {
-    if (this.takeEarlyWake()) return;
-    await sleepUntil(this.env.clock, dueAt, (wake) => {
-      this.wakeup = wake;
-    });
-    this.wakeup = undefined;
-  }
-
-  /** Resolves true on the next wake(), or false after `realMs` of real time. */
-  private waitForWakeWithin(realMs: number): Promise<boolean> {
-    if (this.takeEarlyWake()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wakeup = undefined;
-        resolve(false);
-      }, realMs);
-      this.wakeup = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-    });
-  }
-
-  private wake(): void {
-    const wakeup = this.wakeup;
-    this.wakeup = undefined;
-    if (wakeup) wakeup();
-    else this.wokenEarly = true;
-  }
-
-  private takeEarlyWake(): boolean {
-    const woken = this.wokenEarly;
-    this.wokenEarly = false;
-    return woken;
-  }
-
   private subscribeToPools(): () => void {
     const pools = new Set<ResourcePool>();
     for (const step of this.env.flow.steps.values()) for (const [pool] of step.acquires) pools.add(pool);
-    const unsubscribers = [...pools].map((pool) => pool.onRelease(() => this.wake()));
+    const unsubscribers = [...pools].map((pool) => pool.onRelease(() => this.waker.wake()));
     return () => {
       for (const unsubscribe of unsubscribers) unsubscribe();
     };

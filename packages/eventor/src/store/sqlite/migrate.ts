@@ -5,7 +5,7 @@ import { type MigrationMeta, readMigrationFiles } from 'drizzle-orm/migrator';
 import { isBusy } from './errors.js';
 import { refuseNewerSchema } from './queries.js';
 
-const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle', import.meta.url));
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url));
 
 /**
  * Puts the file in WAL mode. The switch needs a moment of exclusive access, and SQLite does not wait

@@ -5,24 +5,33 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
-import { desc, eq, getTableColumns } from 'drizzle-orm';
+import { desc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { StoreError } from '../../errors.js';
 import * as schema from './schema.js';
 
 type Db = BetterSQLite3Database<typeof schema>;
-type Run = typeof schema.runs.$inferSelect;
+type Run = typeof schema.runs.$inferSelect & { shape: string | null };
 
-const JOURNAL = fileURLToPath(new URL('../../../drizzle/meta/_journal.json', import.meta.url));
+const JOURNAL = fileURLToPath(new URL('../../../drizzle/sqlite/meta/_journal.json', import.meta.url));
 
-/** The columns of `runs` to read: a reader of a store not yet migrated reads later columns as NULL. */
-type RunColumns = ReturnType<typeof getTableColumns<typeof schema.runs>>;
+/**
+ * The columns of a run to read, its shape from `run_shapes`. A reader of a store not yet migrated
+ * passes its own: later columns read as NULL, the shape from where that store keeps it.
+ */
+export type RunColumns = ReturnType<typeof getTableColumns<typeof schema.runs>> & {
+  shape: SQL.Aliased<string | null>;
+};
 
-export function getRun(
-  db: Db,
-  id: string,
-  columns: RunColumns = getTableColumns(schema.runs),
-): Run | undefined {
+export function runColumnsWithShape(shape: SQL<string | null> = shapeOfRun): RunColumns {
+  return { ...getTableColumns(schema.runs), shape: shape.as('shape') };
+}
+
+const shapeOfRun = sql<
+  string | null
+>`(SELECT ${schema.runShapes.shape} FROM ${schema.runShapes} WHERE ${schema.runShapes.runId} = ${schema.runs.id})`;
+
+export function getRun(db: Db, id: string, columns: RunColumns = runColumnsWithShape()): Run | undefined {
   return db.select(columns).from(schema.runs).where(eq(schema.runs.id, id)).get();
 }
 
@@ -30,7 +39,7 @@ export function getRun(
 export function latestRun(
   db: Db,
   name?: string,
-  columns: RunColumns = getTableColumns(schema.runs),
+  columns: RunColumns = runColumnsWithShape(),
 ): Run | undefined {
   const query = db.select(columns).from(schema.runs);
   const filtered = name === undefined ? query : query.where(eq(schema.runs.name, name));

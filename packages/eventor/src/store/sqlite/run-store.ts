@@ -14,7 +14,8 @@ interface RunStoreParts {
   /** A call outside a transaction, with SQLite's failures as StoreError. */
   guard: <T>(fn: () => T) => T;
   /** Throws when the run's lease is no longer this holder's; renews it to `now` + ttl when given. */
-  fence: (now?: number) => void;
+  /** Throws leaseLostError unless this holder still holds the run; called inside each write transaction. */
+  fence: () => void;
   runId: string;
   recovery: number;
 }
@@ -94,7 +95,7 @@ export class SqliteRunStore implements RunStore {
     const now = changes.now;
     let lastTriggerOrd = this.lastTriggerOrd;
     this.parts.transaction(() => {
-      this.parts.fence(now);
+      this.parts.fence();
       for (const t of changes.tasks) {
         if (t.insert) {
           stmt.insertTask.run(

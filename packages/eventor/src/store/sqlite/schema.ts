@@ -18,11 +18,6 @@ export const runs = sqliteTable(
     leaseToken: text('lease_token'),
     /** Clock time after which the holder's lease has lapsed, unless it renews it first. */
     leaseExpiresAt: integer('lease_expires_at'),
-    /**
-     * JSON of the flow's shape (events, steps, assocs), for tools that draw and inspect runs, with
-     * the definition changes found each time the run was taken up with a changed definition.
-     */
-    shape: text('shape'),
     /** Every task of this run with a lower `ord` is finished: where pending() starts reading. */
     openFrom: integer('open_from').notNull().default(0),
   },
@@ -32,6 +27,17 @@ export const runs = sqliteTable(
     index('runs_name_started_idx').on(t.name, t.startedAt),
   ],
 );
+
+/**
+ * JSON of a run's flow shape (events, steps, assocs), for tools that draw and inspect runs, with the
+ * definition changes found each time the run was taken up with a changed definition. A table of its
+ * own (migration 0004 moved it out of `runs`): a large flow's shape in the run row made every update
+ * of the row (status, lease renewal) rewrite it.
+ */
+export const runShapes = sqliteTable('run_shapes', {
+  runId: text('run_id').primaryKey(),
+  shape: text('shape').notNull(),
+});
 
 /**
  * An event fired in a sequence, in one recovery; `acted` once its assocs were acted on.

