@@ -101,7 +101,7 @@ describe('eventor graph of a sequent run', () => {
     await batchFlow({ store });
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(store);
-    db.prepare('UPDATE runs SET shape = json_set(shape, ?, ?)').run('$.tree.nodes[0].kind', 'box');
+    db.prepare('UPDATE run_shapes SET shape = json_set(shape, ?, ?)').run('$.tree.nodes[0].kind', 'box');
     db.close();
     const damaged = eventor('graph', store);
     expect(damaged.code).toBe(1);
