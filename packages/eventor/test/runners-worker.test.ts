@@ -1,11 +1,14 @@
+import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { threadId } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Eventor, type EventorOptions, type StepOptions, type StepSettings } from '../src/index.js';
 import { runnerStats } from '../src/runtime/runners/index.js';
 import { captureLogger, STEPS, tempDir, waitFor } from './fixtures/harness.js';
+import { assertDistIsCurrent } from './helpers/child.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -262,3 +265,28 @@ function statExists(path: string): boolean {
     return false;
   }
 }
+
+describe('worker steps in a program started with node -e', () => {
+  it('runs a worker step when the program came from --input-type=module -e: the thread does not inherit -e', () => {
+    assertDistIsCurrent();
+    const dir = tempDir();
+    cleanups.push(dir.cleanup);
+    const dist = pathToFileURL(join(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'index.js')).href;
+    const program = `
+      import { Eventor } from ${JSON.stringify(dist)};
+      const ev = new Eventor({ name: 'eval', store: ${JSON.stringify(dir.store)}, logLevel: 'silent' });
+      const go = ev.addEvent('go');
+      ev.addAssoc(go, ev.addStep('add', { module: ${JSON.stringify(STEPS)}, export: 'add', args: [2, 3], config: { taskConstruct: 'worker' } }));
+      ev.triggerEvent(go, 1);
+      const result = await ev.run();
+      console.log(JSON.stringify({ status: result.status, tasks: ev.tasks().map((t) => [t.status, t.result, t.error?.message ?? null]) }));
+      ev.close();`;
+    // with a process-wide flag too, which a thread refuses when it is handed on explicitly
+    for (const flags of [[], ['--max-old-space-size=600']]) {
+      const out = execFileSync(process.execPath, [...flags, '--input-type=module', '-e', program], {
+        encoding: 'utf8',
+      });
+      expect(JSON.parse(out), flags.join(' ')).toEqual({ status: 'success', tasks: [['success', 5, null]] });
+    }
+  });
+});

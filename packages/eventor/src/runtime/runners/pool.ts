@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { FlowError } from '../../errors.js';
+import { childExecArgv } from './exec-argv.js';
 import type { FromRunnerMessage } from './remote.js';
 
 /** The call a pooled worker runs now: it gets the worker's messages, or hears that the worker died. */
@@ -16,7 +17,7 @@ export class PooledWorker {
   dead = false;
 
   constructor(entry: string, onExit: (worker: PooledWorker) => void) {
-    this.worker = new Worker(entry);
+    this.worker = startWorker(entry);
     this.worker.on('message', (message: FromRunnerMessage) => this.task?.onMessage(message));
     this.worker.on('error', (error) => this.crash(error));
     this.worker.on('exit', (code) => {
@@ -173,5 +174,27 @@ export class WorkerPool {
     const done = termination.catch(() => {});
     this.terminating.add(done);
     void done.finally(() => this.terminating.delete(done));
+  }
+}
+
+/**
+ * A thread inherits the process's flags, but -e / --input-type kill it at start: without those it
+ * gets the flags a child would (loaders included), less those a thread cannot take (V8 and
+ * process-wide ones such as --max-old-space-size), which Node names when it refuses them.
+ */
+function startWorker(entry: string): Worker {
+  if (childExecArgv().length === process.execArgv.length) return new Worker(entry);
+  let execArgv = childExecArgv();
+  for (;;) {
+    try {
+      return new Worker(entry, { execArgv });
+    } catch (error) {
+      const refused = /invalid execArgv flags: (.+)$/.exec((error as Error).message)?.[1]?.split(', ');
+      if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || !refused?.length)
+        throw error;
+      const kept = execArgv.filter((arg) => !refused.includes(arg));
+      if (kept.length === execArgv.length) throw error;
+      execArgv = kept;
+    }
   }
 }
