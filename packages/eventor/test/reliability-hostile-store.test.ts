@@ -204,6 +204,9 @@ describe('a damaged store file', () => {
       {
         numRuns: RUNS,
         examples: [
+          // cut to a byte: SQLite would take it for a new database and write a store over it
+          [1, 'continue'],
+          [1, 'restart'],
           [100, 'continue'],
           [pageSize, 'continue'],
           [size - pageSize, 'recover'],

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { and, asc, eq } from 'drizzle-orm';
@@ -54,6 +55,7 @@ export class SqliteStore implements Store {
    */
   static open(path: string, options: { busyTimeoutMs?: number | undefined } = {}): SqliteStore {
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    refuseHeaderless(path);
     let sqlite: Database.Database;
     try {
       sqlite = new Database(path);
@@ -300,4 +302,29 @@ function prepareStatements(db: Database.Database) {
          (SELECT min(due_at) FROM delays WHERE run_id = @runId AND recovery = @recovery AND fired = 0) AS nextDue`,
     ),
   };
+}
+
+/** The length of SQLite's header string ('SQLite format 3\\0'). */
+const SQLITE_HEADER_LENGTH = 16;
+
+/**
+ * SQLite takes a file cut down to a single byte for a new, empty database and would write a fresh
+ * store over it: a file shorter than SQLite's header but not empty is refused as cut short.
+ */
+function refuseHeaderless(path: string): void {
+  if (path === ':memory:' || path.startsWith('file:')) return;
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) return; // a folder: opening says what is wrong
+    size = stat.size;
+  } catch {
+    return; // missing (a new store) or unreadable: opening says what is wrong
+  }
+  if (size === 0 || size >= SQLITE_HEADER_LENGTH) return;
+  throw new StoreError(
+    `Cannot use the store at "${path}": it is not a database (only ${size} byte${size === 1 ? '' : 's'}: cut short, so corrupt). ` +
+      'Restore it from a copy, or pass another `store` path to start afresh.',
+    { code: 'FLOW_STORE_OPEN' },
+  );
 }
