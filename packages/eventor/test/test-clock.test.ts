@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { currentStep, FlowConfigError, TestClock } from '../src/index.js';
+import { systemClock } from '../src/runtime/clock.js';
 import { deferred, sandbox, sleep } from './helpers/sandbox.js';
 
 const START = Date.parse('2026-01-01T00:00:00Z');
@@ -297,5 +298,22 @@ describe('TestClock settle', () => {
     expect(result.status).toBe('success');
     expect(ev.tasks()[0]?.result).toBe('done');
     expect(() => new TestClock({ settle: 'a while' })).toThrow(/TestClock option "settle"/);
+  });
+});
+
+describe('the system clock', () => {
+  it('never calls a timer before its due time by Date.now(), though setTimeout may fire a millisecond early', async () => {
+    const early: number[] = [];
+    // one after another, as a run loop sleeps from delay to delay
+    for (let i = 0; i < 1_500; i++) {
+      const dueAt = Date.now() + 1;
+      await new Promise<void>((resolve) => {
+        systemClock.at(dueAt, () => {
+          if (Date.now() < dueAt) early.push(dueAt - Date.now());
+          resolve();
+        });
+      });
+    }
+    expect(early).toEqual([]);
   });
 });

@@ -35,7 +35,9 @@ class SystemTimer implements ClockTimer {
   private arm(): void {
     const wait = Math.max(0, this.dueAt - Date.now());
     if (wait <= MAX_TIMEOUT_MS) {
-      this.handle = setTimeout(this.fn, wait);
+      // setTimeout runs on a monotonic clock that Date.now() can trail by a millisecond or so: a
+      // timer that fires before its due time by Date.now() waits out the rest
+      this.handle = setTimeout(() => (Date.now() < this.dueAt ? this.arm() : this.fn()), wait);
       return;
     }
     // re-armed in chunks, so a wait of months or years stays one pending timer
