@@ -86,7 +86,7 @@ export interface Reader {
   pendingDelays(runId: string, recovery: number): DelayInfo[];
   /**
    * A number that moves whenever another connection may have committed, cheap to ask often:
-   * SQLite's data_version; on PostgreSQL the server's next transaction id (any write moves it).
+   * SQLite's data_version; on PostgreSQL a sum over the transactions that wrote the runs rows.
    */
   dataVersion(): number;
   /**
