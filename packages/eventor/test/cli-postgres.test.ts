@@ -9,6 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { graphCommand } from '../src/cli/graph.js';
+import { runsCommand } from '../src/cli/runs.js';
+import { showCommand } from '../src/cli/show.js';
+import { whyCommand } from '../src/cli/why.js';
 import * as lib from '../src/index.js';
 import { assertBuilt, eventor, eventorOk, parseTable, tempDir } from './fixtures-cli/cli.js';
 import { buildDelayed, buildDemo, buildWaiting } from './fixtures-cli/flows.mjs';
@@ -64,6 +68,32 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+const COMMANDS = [runsCommand, showCommand, whyCommand, graphCommand];
+
+/**
+ * What `eventor <command> <file> ...` prints, run in this process (the expected side of each
+ * comparison: the PostgreSQL side is always the built command in a child process).
+ */
+async function onFile(command: string, ...args: string[]): Promise<string> {
+  const found = COMMANDS.find((c) => c.name === command);
+  if (!found) throw new Error(`no command ${command}`);
+  let out = '';
+  const io = {
+    out: (text: string) => {
+      out += `${text}\n`;
+    },
+    err: (text: string) => {
+      throw new Error(`eventor ${command} wrote to stderr: ${text}`);
+    },
+    isTTY: false,
+    columns: undefined,
+    color: false,
+    now: Date.now(),
+  };
+  expect(await found.run(args, io)).toBe(0);
+  return out;
+}
+
 const RUN_ID = /r-\d{8}T\d{6}Z-[0-9a-f]{6}/g;
 const TIME = /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/g;
 
@@ -106,12 +136,12 @@ function jsonOf(text: string): unknown {
 }
 
 describe('eventor runs, show, why and graph on a postgres: URL', () => {
-  it('runs lists what it lists for a file: the recovered demo, a run left with delays pending', () => {
+  it('runs lists what it lists for a file: the recovered demo, a run left with delays pending', async () => {
     for (const label of ['demo', 'delayed'] as const) {
       const { url, file } = stores[label];
       const fromUrl = eventorOk('runs', url);
-      expect(rowsOf(fromUrl)).toEqual(rowsOf(eventorOk('runs', file)));
-      expect(jsonOf(eventorOk('runs', url, '--json'))).toEqual(jsonOf(eventorOk('runs', file, '--json')));
+      expect(rowsOf(fromUrl)).toEqual(rowsOf(await onFile('runs', file)));
+      expect(jsonOf(eventorOk('runs', url, '--json'))).toEqual(jsonOf(await onFile('runs', file, '--json')));
     }
     expect(rowsOf(eventorOk('runs', stores.demo.url))).toEqual([
       expect.objectContaining({ NAME: 'demo', MODE: 'recover', RECOVERY: '1', STATUS: 'success' }),
@@ -122,7 +152,7 @@ describe('eventor runs, show, why and graph on a postgres: URL', () => {
     });
   });
 
-  it('show prints the same tasks, in the same order, filtered the same way', () => {
+  it('show prints the same tasks, in the same order, filtered the same way', async () => {
     const { url, file } = stores.demo;
     for (const args of [
       [],
@@ -130,11 +160,11 @@ describe('eventor runs, show, why and graph on a postgres: URL', () => {
       ['--step', 's2', '--recovery', '1'],
     ]) {
       const fromUrl = eventorOk('show', url, ...args);
-      const fromFile = eventorOk('show', file, ...args);
+      const fromFile = await onFile('show', file, ...args);
       expect(normal(fromUrl.split('\n')[0] ?? '', url)).toBe(normal(fromFile.split('\n')[0] ?? '', file));
       expect(rowsOf(fromUrl)).toEqual(rowsOf(fromFile));
       expect(jsonOf(eventorOk('show', url, ...args, '--json'))).toEqual(
-        jsonOf(eventorOk('show', file, ...args, '--json')),
+        jsonOf(await onFile('show', file, ...args, '--json')),
       );
     }
     const tasks = jsonOf(eventorOk('show', url, '--json')) as Array<Record<string, unknown>>;
@@ -148,11 +178,11 @@ describe('eventor runs, show, why and graph on a postgres: URL', () => {
     expect(tasks[0]?.result).toBe(9);
     const pending = eventorOk('show', stores.delayed.url, '--status', 'pending', '--json');
     expect(jsonOf(pending)).toEqual(
-      jsonOf(eventorOk('show', stores.delayed.file, '--status', 'pending', '--json')),
+      jsonOf(await onFile('show', stores.delayed.file, '--status', 'pending', '--json')),
     );
   });
 
-  it('why gives the same answer: expressions, a failure handled, a step that ran', () => {
+  it('why gives the same answer: expressions, a failure handled, a step that ran', async () => {
     for (const [label, steps] of [
       ['waiting', ['ship', 'publish', 'notify', 'build']],
       ['demo', ['s3', 's1']],
@@ -160,10 +190,10 @@ describe('eventor runs, show, why and graph on a postgres: URL', () => {
       const { url, file } = stores[label];
       for (const step of steps) {
         const fromUrl = eventorOk('why', url, step);
-        expect(normal(fromUrl, url)).toBe(normal(eventorOk('why', file, step), file));
+        expect(normal(fromUrl, url)).toBe(normal(await onFile('why', file, step), file));
       }
       expect(jsonOf(eventorOk('why', url, steps[0], '--json'))).toEqual(
-        jsonOf(eventorOk('why', file, steps[0], '--json')),
+        jsonOf(await onFile('why', file, steps[0], '--json')),
       );
     }
     expect(eventorOk('why', stores.waiting.url, 'ship')).toContain(
@@ -171,39 +201,41 @@ describe('eventor runs, show, why and graph on a postgres: URL', () => {
     );
   });
 
-  it('graph draws the same flow in every text format, coloured the same', () => {
+  it('graph draws the same flow in every text format, coloured the same', async () => {
     for (const label of ['demo', 'waiting'] as const) {
       const { url, file } = stores[label];
       for (const format of ['mermaid', 'dot']) {
         expect(eventorOk('graph', url, '--format', format)).toBe(
-          eventorOk('graph', file, '--format', format),
+          await onFile('graph', file, '--format', format),
         );
       }
     }
     expect(eventorOk('graph', stores.demo.url)).toContain('class s1,s2 success');
   });
 
-  it('a sequent run reads as its tree: show, why and graph as for its file, --compiled too', () => {
+  it('a sequent run reads as its tree: show, why and graph as for its file, --compiled too', async () => {
     for (const label of ['etl', 'nested'] as const) {
       const { url, file } = stores[label];
-      expect(eventorOk('graph', url)).toBe(eventorOk('graph', file));
-      expect(eventorOk('graph', url, '--format', 'dot')).toBe(eventorOk('graph', file, '--format', 'dot'));
-      expect(eventorOk('graph', url, '--compiled')).toBe(eventorOk('graph', file, '--compiled'));
+      expect(eventorOk('graph', url)).toBe(await onFile('graph', file));
+      expect(eventorOk('graph', url, '--format', 'dot')).toBe(await onFile('graph', file, '--format', 'dot'));
+      expect(eventorOk('graph', url, '--compiled')).toBe(await onFile('graph', file, '--compiled'));
       const fromUrl = eventorOk('show', url);
-      const fromFile = eventorOk('show', file);
+      const fromFile = await onFile('show', file);
       // the tree's outline (above the tasks) is the same text; the tasks the same rows
       const outline = (text: string) => text.slice(0, text.indexOf('\nSTEP ')).replace(TIME, '<time>');
       expect(outline(fromUrl)).toBe(outline(fromFile));
       expect(rowsOf(fromUrl)).toEqual(rowsOf(fromFile));
       expect(jsonOf(eventorOk('show', url, '--compiled', '--json'))).toEqual(
-        jsonOf(eventorOk('show', file, '--compiled', '--json')),
+        jsonOf(await onFile('show', file, '--compiled', '--json')),
       );
     }
     const { url, file } = stores.etl;
     const why = eventorOk('why', url, 'batch_load');
     expect(why).toContain('It waits for batch_extract to succeed in iteration 1.2');
-    expect(normal(why, url)).toBe(normal(eventorOk('why', file, 'batch_load'), file));
-    expect(normal(eventorOk('why', url, 'report'), url)).toBe(normal(eventorOk('why', file, 'report'), file));
+    expect(normal(why, url)).toBe(normal(await onFile('why', file, 'batch_load'), file));
+    expect(normal(eventorOk('why', url, 'report'), url)).toBe(
+      normal(await onFile('why', file, 'report'), file),
+    );
     expect(eventorOk('graph', url)).toContain('1.1 success · 1.2 failure · 1.3 not started');
   });
 
@@ -276,15 +308,19 @@ describe('eventor runs, show, why and graph on a postgres: URL', () => {
 });
 
 describe('eventor on a PostgreSQL store it cannot read', () => {
-  /** Runs every command on `store`: all exit `code`, with `message` and without `secret` anywhere. */
-  function everyCommand(store: string, code: number, message: string | RegExp, secret?: string) {
-    for (const args of [
+  /**
+   * Runs the commands on `store` (every one with `all`; they share the opening, so `runs` and `ui`
+   * otherwise): each exits `code`, with `message` and without `secret` anywhere.
+   */
+  function refused(store: string, code: number, message: string | RegExp, secret?: string, all = false) {
+    const commands = [
       ['runs', store],
       ['show', store],
       ['why', store, 's1'],
       ['graph', store],
       ['ui', store, '--port', '0'],
-    ]) {
+    ];
+    for (const args of all ? commands : [commands[0] as string[], commands[4] as string[]]) {
       const result = eventor(...args);
       expect(result.code, args.join(' ')).toBe(code);
       expect(result.stdout).toBe('');
@@ -303,14 +339,14 @@ describe('eventor on a PostgreSQL store it cannot read', () => {
       });
     });
     const store = `postgres://etl:s3cret-pw@127.0.0.1:${port}/flows`;
-    everyCommand(store, 1, `"postgres://etl:***@127.0.0.1:${port}/flows?schema=flow"`, 's3cret-pw');
+    refused(store, 1, `"postgres://etl:***@127.0.0.1:${port}/flows?schema=flow"`, 's3cret-pw', true);
     expect(eventor('runs', store).stderr).toContain('no PostgreSQL server answered there');
   });
 
   it('a wrong password: the server refused the login, and the password is not printed', () => {
     const url = new URL(db.url);
     url.password = 'not-the-pass-word';
-    everyCommand(url.toString(), 1, 'the server refused the login', 'not-the-pass-word');
+    refused(url.toString(), 1, 'the server refused the login', 'not-the-pass-word', true);
     // nor is the right one, in a message about a store that is there
     const real = new URL(db.url).password;
     const missing = eventor('show', stores.demo.url, 'no-such-run');
@@ -323,14 +359,14 @@ describe('eventor on a PostgreSQL store it cannot read', () => {
   it('a database that does not exist', () => {
     const url = new URL(db.url);
     url.pathname = '/no_such_database';
-    everyCommand(url.toString(), 1, 'that database does not exist on the server');
+    refused(url.toString(), 1, 'that database does not exist on the server');
   });
 
   it('a schema that is not a flow store: another program its tables, another drizzle project its migrations', async () => {
     const foreign = db.store('foreign');
     await db.query(`CREATE SCHEMA ${schemaOf(foreign)}`);
     await db.query(`CREATE TABLE ${schemaOf(foreign)}.invoices (id int PRIMARY KEY)`);
-    everyCommand(foreign, 1, /is not a flow store: it holds tables that flow did not make \(invoices\)/);
+    refused(foreign, 1, /is not a flow store: it holds tables that flow did not make \(invoices\)/);
     const drizzle = db.store('drizzle');
     await db.query(`CREATE SCHEMA ${schemaOf(drizzle)}`);
     await db.query(
@@ -354,7 +390,7 @@ describe('eventor on a PostgreSQL store it cannot read', () => {
       `INSERT INTO ${schemaOf(store)}.__drizzle_migrations (hash, created_at) VALUES ('future', $1)`,
       [later],
     );
-    everyCommand(store, 1, /written by a newer version of @flow\/eventor .* Upgrade @flow\/eventor/);
+    refused(store, 1, /written by a newer version of @flow\/eventor .* Upgrade @flow\/eventor/);
     expect(
       await db.query(`SELECT hash FROM ${schemaOf(store)}.__drizzle_migrations WHERE hash = 'future'`),
     ).toHaveLength(1);
@@ -362,7 +398,7 @@ describe('eventor on a PostgreSQL store it cannot read', () => {
 
   it('a schema that does not exist or is empty: no flow store there, naming the schemas that hold one', async () => {
     const absent = `${db.url}?schema=nothing_here`;
-    everyCommand(absent, 1, 'the Postgres schema "nothing_here" does not exist');
+    refused(absent, 1, 'the Postgres schema "nothing_here" does not exist');
     const listed = eventor('runs', absent).stderr;
     expect(listed).toContain('Schemas of this database that hold one:');
     expect(listed).toContain(schemaOf(stores.demo.url));
