@@ -48,7 +48,7 @@ export interface UiServer {
 }
 
 const PAGE_SIZE = 50;
-/** How often a PostgreSQL store is checked when LISTEN is unavailable (pgbouncer, lost connection). */
+/** How often a PostgreSQL store is checked when it cannot LISTEN (refused, or its connection lost). */
 const LISTEN_FALLBACK_MS = 1000;
 /** Notifications within this long make one `change` event: a run commits many times a second. */
 const NOTIFY_COALESCE_MS = 50;

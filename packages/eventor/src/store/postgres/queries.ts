@@ -3,15 +3,15 @@
  * shapes of ../types.ts (RunRow, TaskRow). Unqualified table names: `search_path` is the store's schema.
  */
 
-/** A run's columns but its shape (lists of runs do not read it): `shape` is NULL. */
-export const RUN_LIST_COLUMNS = `id, name, mode, recovery, status, started_at AS "startedAt", updated_at AS "updatedAt",
+const RUN_FIELDS = `id, name, mode, recovery, status, started_at AS "startedAt", updated_at AS "updatedAt",
   ended_at AS "endedAt", lease_pid AS "leasePid", lease_host AS "leaseHost", lease_token AS "leaseToken",
-  lease_expires_at AS "leaseExpiresAt", open_from AS "openFrom", NULL AS shape`;
+  lease_expires_at AS "leaseExpiresAt", open_from AS "openFrom"`;
 
-export const RUN_COLUMNS = RUN_LIST_COLUMNS.replace(
-  'NULL AS shape',
-  '(SELECT shape FROM run_shapes WHERE run_shapes.run_id = runs.id) AS shape',
-);
+export const RUN_COLUMNS = `${RUN_FIELDS},
+  (SELECT shape FROM run_shapes WHERE run_shapes.run_id = runs.id) AS shape`;
+
+/** A run's columns but its shape, NULL (lists of runs do not read it). */
+export const RUN_LIST_COLUMNS = `${RUN_FIELDS}, NULL AS shape`;
 
 export const TASK_COLUMNS = `run_id AS "runId", ord, step, sequence, recovery, status, attempts, result,
   result_v8 AS "resultV8", error, skipped, created_at AS "createdAt", updated_at AS "updatedAt", child`;
