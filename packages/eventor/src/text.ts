@@ -31,6 +31,11 @@ export function printableJson(value: unknown): string {
   );
 }
 
+/** `text` as one word of a shell command line: as it is when it is plain, else in single quotes. */
+export function shellWord(text: string): string {
+  return /^[\w./:@%+=,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
 function hexEscape(char: string): string {
   const code = char.codePointAt(0) as number;
   return code <= 0xff

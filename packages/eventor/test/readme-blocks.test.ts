@@ -36,6 +36,8 @@
  *
  * `@flow/eventor`, `@flow/sequent` and `@flow/evproc` resolve to packages/<name> (their dist, as after
  * an install); build first (`pnpm build`; the root `pnpm test` does). Errors name the README and line.
+ * A block runs with DATABASE_URL set to a database of its own on the test run's PostgreSQL (a
+ * `postgres://` URL, no schema), for the examples of PostgreSQL stores.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
@@ -53,6 +55,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase } from './helpers/postgres.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const PACKAGES = ['eventor', 'sequent', 'evproc'];
@@ -154,6 +157,7 @@ function commentCode(comment: string[], word: string): string {
 }
 
 const blocks = readmes().flatMap(blocksOf);
+const postgres = testDatabase('readme');
 let work: string;
 
 function newestMtime(dir: string): number {
@@ -253,7 +257,12 @@ function typecheck(block: Block, dir: string, file: string, offset: number): voi
 
 function run(block: Block, dir: string, file: string): void {
   const args = block.lang === 'ts' ? [TSX, file] : [file];
-  const result = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(process.execPath, args, {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, DATABASE_URL: postgres.url },
+  });
   if (result.status !== 0) {
     const how = result.error
       ? `${result.error.message}`

@@ -1,6 +1,13 @@
-import { StoreError } from '../errors.js';
-import type { StoreReader } from '../inspect/reader.js';
+import { FlowConfigError, StoreError } from '../errors.js';
+import { openReader } from '../inspect/open-reader.js';
+import type { Reader } from '../inspect/reader.js';
 import type { RunRow } from '../store/types.js';
+import { shellWord } from '../text.js';
+
+/** What every command's help says of its <store> argument. */
+export const STORE_HELP = `<store> is a store file's path, or a PostgreSQL store's URL: postgres://user:password@host:5432/db,
+with ?schema=name when its Postgres schema is not flow (quote the URL in a shell). A password in the
+URL is never printed.`;
 
 /** Where a command writes, and what it knows about the terminal. */
 export interface Io {
@@ -72,21 +79,34 @@ export function positionals(
   return [...given];
 }
 
+/**
+ * Opens the store a command names read-only: a file path or a postgres: URL. A URL that cannot be
+ * read is a UsageError (exit 2); a store that is not there a StoreError (exit 1).
+ */
+export function openStore(command: string, store: string): Reader {
+  try {
+    return openReader(store, '<store>');
+  } catch (error) {
+    if (error instanceof FlowConfigError) throw new UsageError(error.message, command);
+    throw error;
+  }
+}
+
 /** The run named `runId`, or the latest run; LookupError listing the runs when it is not there. */
-export function findRun(reader: StoreReader, runId: string | undefined): RunRow {
+export function findRun(reader: Reader, runId: string | undefined): RunRow {
   const run = runId === undefined ? reader.latestRun() : reader.getRun(runId);
   if (run) return run;
   if (runId === undefined) {
-    throw new LookupError(`The store at "${reader.path}" has no runs yet.`);
+    throw new LookupError(`The store at "${reader.location}" has no runs yet.`);
   }
   const known = reader
     .listRuns()
     .slice(-5)
     .map((r) => r.id);
   throw new LookupError(
-    `No run "${runId}" in the store at "${reader.path}". ` +
+    `No run "${runId}" in the store at "${reader.location}". ` +
       (known.length > 0
-        ? `Latest runs: ${known.join(', ')} (see \`eventor runs ${reader.path}\`).`
+        ? `Latest runs: ${known.join(', ')} (see \`eventor runs ${shellWord(reader.location)}\`).`
         : 'It has no runs yet.'),
   );
 }

@@ -11,6 +11,7 @@ export {
   printable,
   printableJson,
   relative,
+  shellWord,
   truncate,
 } from '../text.js';
 

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildGraph, type FlowGraph, stepStates } from '../inspect/graph.js';
-import { runShape, runState, StoreReader } from '../inspect/reader.js';
+import { runShape, runState } from '../inspect/reader.js';
 import { RunTree } from '../inspect/tree.js';
 import { buildTreeGraph, type TreeGraph } from '../inspect/tree-graph.js';
 import type { RunRow } from '../store/types.js';
@@ -10,8 +10,10 @@ import {
   findRun,
   type Io,
   LookupError,
+  openStore,
   parseOrUsage,
   positionals,
+  STORE_HELP,
   UsageError,
 } from './command.js';
 import { renderDot, renderMermaid, renderTreeDot, renderTreeMermaid, TREE_STYLE } from './graph-render.js';
@@ -20,6 +22,8 @@ import { storedTree } from './tree.js';
 const FORMATS = ['mermaid', 'dot', 'svg', 'html'];
 
 const HELP = `Usage: eventor graph <store> [runId] [--format mermaid|dot|svg|html] [--out FILE] [--compiled]
+
+${STORE_HELP}
 
 Draws the flow's shape as a run recorded it (default: the latest run): events (rounded), steps
 (boxes), and/or nodes of expressions (dotted inputs), assocs (event -> step or event, labelled with
@@ -80,7 +84,7 @@ export const graphCommand: Command = {
     if (!FORMATS.includes(format)) {
       throw new UsageError(`--format must be one of ${FORMATS.join(', ')}; got "${format}"`, 'graph');
     }
-    const reader = StoreReader.open(storePath);
+    const reader = openStore('graph', storePath);
     let graph: FlowGraph | TreeGraph;
     let run: RunRow;
     try {

@@ -17,7 +17,8 @@ function mainHelp(): string {
   return [
     'Usage: eventor <command> <store> [arguments]',
     '',
-    'Reads a store file that an eventor or sequent run wrote (never changes it).',
+    'Reads a store that an eventor or sequent run wrote (never changes it): a store file, or a',
+    'PostgreSQL store, postgres://user:password@host:5432/db?schema=name (the password is never printed).',
     '',
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),

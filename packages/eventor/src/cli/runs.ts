@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
-import { type RunSummary, StoreReader } from '../inspect/reader.js';
-import { type Command, type Io, parseOrUsage, positionals } from './command.js';
+import type { RunSummary } from '../inspect/reader.js';
+import { type Command, type Io, openStore, parseOrUsage, positionals, STORE_HELP } from './command.js';
 import { formatDuration, formatTime, paint, printable, printableJson, table } from './format.js';
 
 const HELP = `Usage: eventor runs <store> [--json]
 
-Lists the runs in a store file, oldest first: id, flow name, mode, recovery number, status, start,
+${STORE_HELP}
+
+Lists the runs in a store, oldest first: id, flow name, mode, recovery number, status, start,
 duration, the tasks of the run's current recovery by outcome (skipped = skipped by recovery;
 pending = not finished) and its delays not yet fired.
 A run left 'running' by a process that is gone shows as 'interrupted'.
@@ -32,7 +34,7 @@ export const runsCommand: Command = {
       return 0;
     }
     const [storePath] = positionals('runs', given, { required: ['store'] }) as [string];
-    const reader = StoreReader.open(storePath);
+    const reader = openStore('runs', storePath);
     try {
       const runs = reader.listRuns();
       if (values.json) {
@@ -60,7 +62,7 @@ export const runsCommand: Command = {
         return 0;
       }
       if (runs.length === 0) {
-        io.out(`No runs in ${printable(storePath)}.`);
+        io.out(`No runs in ${printable(reader.location)}.`);
         return 0;
       }
       io.out(

@@ -1,13 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { SerializedError } from '../describe.js';
 import type { TaskBrief } from '../inspect/diagnose.js';
-import {
-  resultAsJson,
-  runDefinitionChanges,
-  runState,
-  StoreReader,
-  TASK_FILTER_STATUSES,
-} from '../inspect/reader.js';
+import { resultAsJson, runDefinitionChanges, runState, TASK_FILTER_STATUSES } from '../inspect/reader.js';
 import {
   iterationSummary,
   iterationText,
@@ -25,8 +19,10 @@ import {
   findRun,
   type Io,
   integerArg,
+  openStore,
   parseOrUsage,
   positionals,
+  STORE_HELP,
   UsageError,
 } from './command.js';
 import {
@@ -42,6 +38,8 @@ import {
 import { storedTree } from './tree.js';
 
 const HELP = `Usage: eventor show <store> [runId] [--status S]... [--step NAME]... [--recovery N] [--compiled] [--json]
+
+${STORE_HELP}
 
 Prints the tasks of a run (default: the latest run), every recovery, oldest first: step, sequence,
 recovery, status, attempts, duration (from the task's creation to its last change, waiting for
@@ -110,7 +108,7 @@ export const showCommand: Command = {
       }
     }
     const recovery = integerArg('show', 'recovery', values.recovery);
-    const reader = StoreReader.open(storePath);
+    const reader = openStore('show', storePath);
     try {
       const run = findRun(reader, runId);
       const description = values.compiled ? undefined : storedTree(run);

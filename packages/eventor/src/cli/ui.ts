@@ -1,14 +1,27 @@
 import { parseArgs } from 'node:util';
-import { StoreReader } from '../inspect/reader.js';
+import { StoreError } from '../errors.js';
+import { printable } from '../text.js';
 import { startUi } from '../ui/server.js';
-import { type Command, type Io, integerArg, parseOrUsage, positionals, UsageError } from './command.js';
+import {
+  type Command,
+  type Io,
+  integerArg,
+  openStore,
+  parseOrUsage,
+  positionals,
+  STORE_HELP,
+  UsageError,
+} from './command.js';
 
 const HELP = `Usage: eventor ui <store> [--port 4807] [--host 127.0.0.1]
+
+${STORE_HELP}
 
 Serves a read-only web view of the store's runs: the runs (newest first, filtered by name and
 status), and for each run its flow graph coloured by status (a sequent run as its tree, with a
 toggle to the eventor graph), its tasks, its recoveries side by side and why a step has not run (as
-\`eventor why\`). The page updates by itself while a run goes on.
+\`eventor why\`). The page updates by itself while a run goes on (a file is checked every 200 ms
+while a page is open; PostgreSQL tells of each commit: LISTEN).
 It never writes to the store. Stop it with Ctrl-C.
 
 Options:
@@ -42,10 +55,12 @@ export const uiCommand: Command = {
     if (port > 65535) throw new UsageError(`--port takes a port number up to 65535; got ${port}`, 'ui');
     const host = values.host ?? '127.0.0.1';
     // fail here, with exit code 1, when the store cannot be read
-    StoreReader.open(store).close();
+    const reader = openStore('ui', store);
+    const location = reader.location;
+    reader.close();
     startUi({ store, port, host }).then(
       (ui) => {
-        io.out(`eventor ui: serving ${store} (read-only) at ${ui.url}`);
+        io.out(`eventor ui: serving ${printable(location)} (read-only) at ${ui.url}`);
         const stop = (): void => {
           void ui.close().then(() => process.exit(0));
         };
@@ -53,6 +68,11 @@ export const uiCommand: Command = {
         process.once('SIGTERM', stop);
       },
       (error: NodeJS.ErrnoException) => {
+        if (error instanceof StoreError) {
+          io.err(`eventor: ${printable(error.message)}`);
+          process.exitCode = 1;
+          return;
+        }
         const hint =
           error.code === 'EADDRINUSE'
             ? ` Port ${port} is taken: pass another with --port (0 picks a free one).`

@@ -1,16 +1,27 @@
 import { parseArgs } from 'node:util';
 import { diagnoseStep, SEQUENCE_LIMIT } from '../inspect/diagnose.js';
 import { renderDiagnosis } from '../inspect/diagnosis-text.js';
-import { runShape, StoreReader } from '../inspect/reader.js';
+import { runShape } from '../inspect/reader.js';
 import { RunTree } from '../inspect/tree.js';
 import { diagnoseNode } from '../inspect/tree-diagnose.js';
 import { renderTreeDiagnosis } from '../inspect/tree-diagnosis-text.js';
 import { treeNodes } from '../model/tree.js';
-import { type Command, findRun, type Io, LookupError, parseOrUsage, positionals } from './command.js';
-import { printableJson } from './format.js';
+import {
+  type Command,
+  findRun,
+  type Io,
+  LookupError,
+  openStore,
+  parseOrUsage,
+  positionals,
+  STORE_HELP,
+} from './command.js';
+import { printableJson, shellWord } from './format.js';
 import { storedTree } from './tree.js';
 
 const HELP = `Usage: eventor why <store> <step> [--sequence S] [--run R] [--compiled] [--json]
+
+${STORE_HELP}
 
 Explains why a step has not run (or not run again) in the latest recovery of a run (default: the
 latest run): the events that would start it and, for events with an expression, which parts are
@@ -56,7 +67,7 @@ export const whyCommand: Command = {
       return 0;
     }
     const [storePath, step] = positionals('why', given, { required: ['store', 'step'] }) as [string, string];
-    const reader = StoreReader.open(storePath);
+    const reader = openStore('why', storePath);
     try {
       const run = findRun(reader, values.run);
       const shape = runShape(run);
@@ -72,7 +83,7 @@ export const whyCommand: Command = {
         if (node) {
           const diagnosis = diagnoseNode(reader, run, shape, model, node, values.sequence);
           if (values.json) io.out(printableJson(diagnosis));
-          else io.out(renderTreeDiagnosis(diagnosis, storePath, io.now));
+          else io.out(renderTreeDiagnosis(diagnosis, shellWord(reader.location), io.now));
           return 0;
         }
         if (!shape.steps.some((s) => s.name === step)) {
@@ -90,7 +101,7 @@ export const whyCommand: Command = {
       }
       const diagnosis = diagnoseStep(reader, run, shape, step, values.sequence);
       if (values.json) io.out(printableJson(diagnosis));
-      else io.out(renderDiagnosis(diagnosis, storePath, io.now));
+      else io.out(renderDiagnosis(diagnosis, shellWord(reader.location), io.now));
       return 0;
     } finally {
       reader.close();

@@ -3,7 +3,7 @@ import { type Expr, evaluateExpr, exprEvents } from '../model/expression.js';
 import type { FlowShape } from '../model/flow.js';
 import { handlesFailure } from '../model/step.js';
 import type { RunRow, TaskRow } from '../store/types.js';
-import { assocKey, type DelayInfo, runState, type StoreReader, type TriggerRow } from './reader.js';
+import { assocKey, type DelayInfo, type Reader, runState, type TriggerRow } from './reader.js';
 
 /** A task as `why` reports it. */
 export interface TaskBrief {
@@ -102,7 +102,7 @@ type ShapeAssoc = FlowShape['assocs'][number];
  * sequence (or in `sequence` only, or in each of a list).
  */
 export function diagnoseStep(
-  reader: StoreReader,
+  reader: Reader,
   run: RunRow,
   shape: FlowShape,
   step: string,
@@ -142,7 +142,7 @@ class RunContext {
   private readonly unhandled: TaskRow[];
 
   constructor(
-    private readonly reader: StoreReader,
+    private readonly reader: Reader,
     private readonly run: RunRow,
     private readonly shape: FlowShape,
   ) {

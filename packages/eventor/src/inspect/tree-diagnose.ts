@@ -8,7 +8,7 @@ import type { StepStatus } from '../model/status.js';
 import type { TreeNode, TreeRequirement } from '../model/tree.js';
 import type { RunRow } from '../store/types.js';
 import { diagnoseStep, type Reason, SEQUENCE_LIMIT, type TaskBrief } from './diagnose.js';
-import { runState, type StoreReader } from './reader.js';
+import { type Reader, runState } from './reader.js';
 import {
   type IterationState,
   type NodeRun,
@@ -95,7 +95,7 @@ const ORDER: Record<NodeState, number> = {
 
 /** Explains `node` of the run's tree in each sequence it runs in (or in `sequence` only). */
 export function diagnoseNode(
-  reader: StoreReader,
+  reader: Reader,
   run: RunRow,
   shape: FlowShape,
   tree: RunTree,

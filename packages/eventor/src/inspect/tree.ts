@@ -9,7 +9,7 @@ import type { StepStatus } from '../model/status.js';
 import { checkTree, type TreeDescription, type TreeNode, type TreeRequirement } from '../model/tree.js';
 import type { RunRow, TaskRow } from '../store/types.js';
 import type { StepState } from './graph.js';
-import { runState, type StoreReader } from './reader.js';
+import { type Reader, runState } from './reader.js';
 
 /** What a node came to in one sequence: a task's state, `dead` (its requires can no longer hold) or not started. */
 export type NodeState = StepState | 'dead' | 'not-started';
@@ -104,7 +104,7 @@ export class RunTree {
   }
 
   /** Reads the run's tasks and its current recovery's triggers from the store. */
-  static read(reader: StoreReader, run: RunRow, tree: TreeDescription): RunTree {
+  static read(reader: Reader, run: RunRow, tree: TreeDescription): RunTree {
     return new RunTree(tree, run, reader.tasks(run.id), reader.firedTriggers(run.id, run.recovery));
   }
 

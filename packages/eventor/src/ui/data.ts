@@ -3,12 +3,12 @@ import { diagnoseStep, type StepDiagnosis } from '../inspect/diagnose.js';
 import { renderDiagnosis } from '../inspect/diagnosis-text.js';
 import { buildGraph, type FlowGraph, stepStates } from '../inspect/graph.js';
 import {
+  type Reader,
   type RunSummary,
   type RunsPageQuery,
   resultAsJson,
   runShape,
   runState,
-  type StoreReader,
 } from '../inspect/reader.js';
 import { iterationsOf, iterationText, RunTree, runTree } from '../inspect/tree.js';
 import { diagnoseNode, type TreeDiagnosis } from '../inspect/tree-diagnose.js';
@@ -16,6 +16,7 @@ import { renderTreeDiagnosis } from '../inspect/tree-diagnosis-text.js';
 import { buildTreeGraph, type TreeGraph } from '../inspect/tree-graph.js';
 import type { FlowShape } from '../model/flow.js';
 import type { RunRow, TaskRow } from '../store/types.js';
+import { shellWord } from '../text.js';
 import { pageTreeDot } from './graph.js';
 import type { TaskJson, TreeJson, TreeNodeJson } from './page/api.js';
 
@@ -43,7 +44,7 @@ export interface RunsPage {
 }
 
 /** A page of runs, newest first, filtered by a part of the name (or id) and by status. */
-export function runsPage(reader: StoreReader, query: RunsQuery, now: number): RunsPage {
+export function runsPage(reader: Reader, query: RunsQuery, now: number): RunsPage {
   const result = reader.listRunsPage(query);
   return {
     total: result.total,
@@ -139,7 +140,7 @@ export interface TreeView {
  * The tree view of a run of a flow written as a tree (its tasks read unless given); undefined for
  * a plain eventor run, or a tree the store holds damaged (the page then draws the eventor graph).
  */
-export function treeView(reader: StoreReader, run: RunRow, tasks?: readonly TaskRow[]): TreeView | undefined {
+export function treeView(reader: Reader, run: RunRow, tasks?: readonly TaskRow[]): TreeView | undefined {
   const stored = runTree(run);
   if (!('tree' in stored)) return undefined;
   const rows = tasks ?? reader.tasks(run.id);
@@ -224,7 +225,7 @@ export interface TaskQuery {
 }
 
 /** The run's tasks, filtered as `eventor show` filters them (skipped and pending included). */
-export function tasksOf(reader: StoreReader, runId: string, query: TaskQuery): TaskJson[] {
+export function tasksOf(reader: Reader, runId: string, query: TaskQuery): TaskJson[] {
   const inSql = !query.statuses.includes('skipped');
   const filter: { statuses: string[]; steps: string[]; recovery?: number } = {
     statuses: inSql ? query.statuses : [],
@@ -248,7 +249,7 @@ function hasStatus(row: TaskRow, status: string): boolean {
  * tree's terms for a node of a tree's run (a path), unless `compiled`.
  */
 export function whyOf(
-  reader: StoreReader,
+  reader: Reader,
   run: RunRow,
   shape: FlowShape,
   step: string,
@@ -259,8 +260,8 @@ export function whyOf(
   const node = tree ? (tree.node(step) ?? tree.leafOfStep(step)) : undefined;
   if (tree && node) {
     const diagnosis = diagnoseNode(reader, run, shape, tree, node, sequence);
-    return { diagnosis, text: renderTreeDiagnosis(diagnosis, reader.path, now) };
+    return { diagnosis, text: renderTreeDiagnosis(diagnosis, shellWord(reader.location), now) };
   }
   const diagnosis = diagnoseStep(reader, run, shape, step, sequence);
-  return { diagnosis, text: renderDiagnosis(diagnosis, reader.path, now) };
+  return { diagnosis, text: renderDiagnosis(diagnosis, shellWord(reader.location), now) };
 }

@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runShape, StoreReader, TASK_FILTER_STATUSES } from '../inspect/reader.js';
+import { openReader } from '../inspect/open-reader.js';
+import { type Reader, runShape, TASK_FILTER_STATUSES } from '../inspect/reader.js';
 import type { RunRow } from '../store/types.js';
 import { formatDuration, formatTime } from '../text.js';
 import {
@@ -23,13 +24,17 @@ import { loadViz, renderDotSvg, renderSvg } from './graph.js';
 import { escapeHtml, notFoundPage, page } from './html.js';
 
 export interface UiOptions {
-  /** The store file to show (opened read-only). */
+  /** The store to show (opened read-only): a file's path, or a postgres: URL (`?schema=name`). */
   store: string;
   /** Default 127.0.0.1: only this machine can connect. */
   host?: string;
   /** Default 4807; 0 picks a free port. */
   port?: number;
-  /** How often the server checks the store for changes while a page listens (ms, default 200). */
+  /**
+   * How often the server checks a store file for changes while a page listens (ms, default 200).
+   * A PostgreSQL store tells of its changes (LISTEN); only when it cannot does the server check, every
+   * second (or every watchMs when that is longer).
+   */
   watchMs?: number;
   /** The folder of the page's built script and style (default: dist/ui/static beside this module). */
   staticDir?: string;
@@ -43,6 +48,10 @@ export interface UiServer {
 }
 
 const PAGE_SIZE = 50;
+/** How often a PostgreSQL store is checked when it cannot LISTEN (refused, or its connection lost). */
+const LISTEN_FALLBACK_MS = 1000;
+/** Notifications within this long make one `change` event: a run commits many times a second. */
+const NOTIFY_COALESCE_MS = 50;
 const MAX_PAGE = 500;
 const SVG_CACHE = 16;
 const TYPES: Record<string, string> = {
@@ -95,18 +104,21 @@ interface Listener {
 }
 
 class UiApp {
-  private readonly reader: StoreReader;
+  private readonly reader: Reader;
   private readonly staticDir: string;
   private readonly watchMs: number;
   private readonly listeners = new Set<Listener>();
   private timer: NodeJS.Timeout | undefined;
+  /** While the store tells of its changes itself (LISTEN): resolves once it listens. */
+  private listening: Promise<{ close(): Promise<void> } | undefined> | undefined;
+  private flush: NodeJS.Timeout | undefined;
   private version: number;
   private readonly svgCache = new Map<string, Promise<string>>();
   private closed = false;
 
   constructor(options: UiOptions) {
-    this.reader = StoreReader.open(options.store);
-    this.version = this.dataVersion();
+    this.reader = openReader(options.store);
+    this.version = this.reader.dataVersion();
     this.watchMs = options.watchMs ?? 200;
     const dir = options.staticDir ?? fileURLToPath(new URL('./static/', import.meta.url));
     this.staticDir = realpathOr(resolve(dir));
@@ -129,6 +141,8 @@ class UiApp {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.flush) clearTimeout(this.flush);
+    void this.listening?.then((listening) => listening?.close());
     for (const listener of this.listeners) listener.res.end();
     this.listeners.clear();
     this.reader.close();
@@ -157,7 +171,8 @@ class UiApp {
       return this.html(res, this.runHtml(run));
     }
     if (parts[0] === 'api') {
-      if (parts[1] === 'events' && parts.length === 2) return this.events(res, q.get('run') ?? undefined);
+      if (parts[1] === 'events' && parts.length === 2)
+        return await this.events(res, q.get('run') ?? undefined);
       if (parts[1] === 'runs' && parts.length === 2) return this.json(res, this.runsJson(q));
       if (parts[1] === 'runs' && parts.length >= 3) {
         const run = this.run(segment(2));
@@ -271,12 +286,8 @@ class UiApp {
 
   private run(id: string): RunRow {
     const run = this.reader.getRun(id);
-    if (!run) throw new NotFound(`No run "${id}" in the store at ${this.reader.path}.`);
+    if (!run) throw new NotFound(`No run "${id}" in the store at ${this.reader.location}.`);
     return run;
-  }
-
-  private dataVersion(): number {
-    return this.reader.dataVersion();
   }
 
   private runsQuery(q: URLSearchParams) {
@@ -362,9 +373,15 @@ class UiApp {
     return svg;
   }
 
-  /** Server-sent events: `change` whenever the store's data_version moves (checked every watchMs). */
-  private events(res: ServerResponse, run: string | undefined): void {
+  /**
+   * Server-sent events: `change` soon after the store changes. A PostgreSQL store's commits are
+   * heard (LISTEN); a file's data_version is checked every watchMs while a page listens.
+   */
+  private async events(res: ServerResponse, run: string | undefined): Promise<void> {
     if (run !== undefined) this.run(run);
+    // hello only once changes are heard: a page that saw hello misses none
+    await this.watch();
+    if (this.closed) throw new NotFound('The view is closing.');
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -375,25 +392,68 @@ class UiApp {
     this.listeners.add(listener);
     res.on('close', () => {
       this.listeners.delete(listener);
-      if (this.listeners.size === 0 && this.timer) {
+      if (this.listeners.size === 0 && this.timer && this.listening === undefined) {
         clearInterval(this.timer);
         this.timer = undefined;
       }
     });
-    this.timer ??= setInterval(() => this.check(), this.watchMs);
+  }
+
+  /** Starts hearing of changes: LISTEN where the store offers it (kept while the view runs), else polling. */
+  private async watch(): Promise<void> {
+    const listen = this.reader.listen?.bind(this.reader);
+    if (listen === undefined) {
+      this.timer ??= setInterval(() => this.check(), this.watchMs);
+      return;
+    }
+    this.listening ??= listen(
+      () => this.changed(),
+      () => this.poll(),
+    ).catch(() => {
+      this.poll();
+      return undefined;
+    });
+    await this.listening;
+  }
+
+  /** LISTEN is unavailable or was lost: check the store every second from now on. */
+  private poll(): void {
+    if (this.closed || this.timer) return;
+    try {
+      this.version = this.reader.dataVersion();
+    } catch {
+      // the next check tells
+    }
+    this.timer = setInterval(() => this.check(), Math.max(LISTEN_FALLBACK_MS, this.watchMs));
+    // what changed while the connection was going is not known: say it may have
+    this.broadcast();
+  }
+
+  /** A notification: one `change` for the burst of commits it starts. */
+  private changed(): void {
+    if (this.closed || this.flush) return;
+    this.flush = setTimeout(() => {
+      this.flush = undefined;
+      this.version += 1;
+      this.broadcast();
+    }, NOTIFY_COALESCE_MS);
   }
 
   private check(): void {
     if (this.closed) return;
     let version: number;
     try {
-      version = this.dataVersion();
+      version = this.reader.dataVersion();
     } catch {
       return;
     }
     if (version === this.version) return;
     this.version = version;
-    for (const listener of this.listeners) listener.res.write(`event: change\ndata: ${version}\n\n`);
+    this.broadcast();
+  }
+
+  private broadcast(): void {
+    for (const listener of this.listeners) listener.res.write(`event: change\ndata: ${this.version}\n\n`);
   }
 
   private runsHtml(q: URLSearchParams): string {
@@ -421,7 +481,7 @@ class UiApp {
       `<span class="count">${first}–${last} of ${result.total}</span>`,
       last < result.total ? link(query.offset + query.limit, 'older →') : '',
     ].join(' ');
-    const body = `<h1>Runs <small>${escapeHtml(this.reader.path)}</small></h1>
+    const body = `<h1>Runs <small>${escapeHtml(this.reader.location)}</small></h1>
 <form class="filters" method="get" action="/">
 <input type="search" name="name" placeholder="name or id" value="${escapeHtml(query.name ?? '')}">
 <select name="status">${statusOptions}</select>
@@ -436,7 +496,7 @@ ${rows || '<tr><td colspan="10" class="empty">No runs match.</td></tr>'}
 </tbody>
 </table>
 </div>`;
-    return page(`Runs · ${this.reader.path} · eventor`, body, { page: 'runs' });
+    return page(`Runs · ${this.reader.location} · eventor`, body, { page: 'runs' });
   }
 
   private runHtml(run: RunRow): string {

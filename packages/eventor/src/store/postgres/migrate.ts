@@ -67,6 +67,16 @@ export function applyMigrations(db: SyncBridge, schema: string, location: string
   }
 }
 
+/**
+ * For a reader, which never migrates: refuses `schema` as applyMigrations refuses it (a newer or a
+ * foreign store), and says whether a store is there at all (false: no schema, or an empty one).
+ */
+export function checkReadable(db: SyncBridge, schema: string, location: string): { store: boolean } {
+  const state = readState(db, schema);
+  checkState(state, schema, location, shipped());
+  return { store: state.applied !== undefined };
+}
+
 function lastApplied(state: SchemaState): number {
   return (state.applied ?? []).reduce((max, row) => Math.max(max, row.createdAt), 0);
 }

@@ -8,7 +8,7 @@ import {
   type RunStore,
   type TaskRow,
 } from '../types.js';
-import { TASK_COLUMNS } from './queries.js';
+import { NOTIFY_CHANGE_CALL, TASK_COLUMNS } from './queries.js';
 
 interface RunStoreParts {
   connections: () => Promise<Pool>;
@@ -352,4 +352,4 @@ const COMMIT_SQL = `WITH fence AS (
                                             AND x.sequence = t.sequence AND x.recovery = $4)
   ON CONFLICT (run_id, assoc, sequence, recovery) DO UPDATE SET fired = 1
 )
-SELECT count(*)::int AS held FROM fence`;
+SELECT count(*)::int AS held, ${NOTIFY_CHANGE_CALL} AS notified FROM fence`;

@@ -15,7 +15,7 @@ import type {
 import { CONNECT_TIMEOUT_MS, type ConnectionSettings, clientConfig } from './connection.js';
 import { asStoreError, missingDriverError, openError } from './errors.js';
 import { applyMigrations, STORE_TABLES } from './migrate.js';
-import { BY_CODE_POINT, RUN_COLUMNS, TASK_COLUMNS } from './queries.js';
+import { BY_CODE_POINT, NOTIFY_CHANGE, RUN_COLUMNS, TASK_COLUMNS } from './queries.js';
 import { PostgresRunStore } from './run-store.js';
 import { type QueryResult, SyncBridge } from './sync-bridge.js';
 
@@ -138,6 +138,7 @@ export class PostgresStore implements Store {
              VALUES ($1, $2, $3, 0, 'running', $4, $4)`,
       values: [run.id, run.name, run.mode, run.now],
     });
+    this.query(NOTIFY_CHANGE);
   }
 
   getRun(id: string): RunRow | undefined {
@@ -177,6 +178,7 @@ export class PostgresStore implements Store {
                ON CONFLICT (run_id) DO UPDATE SET shape = EXCLUDED.shape`,
         values: [...values, shape],
       });
+    this.query(NOTIFY_CHANGE);
   }
 
   /** The store's tables that are missing (a schema damaged by hand), or undefined when all are there. */
