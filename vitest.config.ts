@@ -2,6 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'examples/*'],
+    // each package's behaviour suite on SQLite files, and again on PostgreSQL (vitest.postgres.config.ts)
+    projects: ['packages/*', 'examples/*', 'packages/*/vitest.postgres.config.ts'],
   },
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { Eventor, type EventorOptions, type Logger } from '../../src/index.js';
+import { freshStore } from './test-store.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -42,8 +43,13 @@ export class MemoryLogger implements Logger {
 export interface Sandbox {
   /** A fresh temp folder, removed when the test ends. */
   readonly dir: string;
-  /** The test's store file (inside `dir`). */
+  /**
+   * The test's store: a file inside `dir`, or in a `*-postgres` project a postgres: URL naming a
+   * Postgres schema of the test's own (see test-store.ts).
+   */
   readonly store: string;
+  /** The store as the engine's messages name it (the URL's password hidden). */
+  readonly location: string;
   /** The logger given to eventors made by `eventor()` unless the options name another. */
   readonly logger: MemoryLogger;
   /** A path inside `dir`. */
@@ -54,15 +60,16 @@ export interface Sandbox {
   track(ev: Eventor): Eventor;
 }
 
-/** A temp folder with one store file for the current test; everything is cleaned up afterwards. */
+/** A temp folder and one store for the current test; everything is cleaned up afterwards. */
 export function sandbox(label = 'eventor'): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), `flow-${label}-`));
-  const store = join(dir, 'flow.run.db');
+  const { store, location, drop } = freshStore(dir);
   const logger = new MemoryLogger();
   const opened: Eventor[] = [];
-  onTestFinished(() => {
+  onTestFinished(async () => {
     for (const ev of opened) ev.close();
     rmSync(dir, { recursive: true, force: true });
+    await drop();
   });
   const track = (ev: Eventor) => {
     opened.push(ev);
@@ -71,6 +78,7 @@ export function sandbox(label = 'eventor'): Sandbox {
   return {
     dir,
     store,
+    location,
     logger,
     path: (name) => join(dir, name),
     eventor: (options = {}) => track(new Eventor({ name: 'test', store, logger, ...options })),

@@ -49,7 +49,14 @@ describe('opening a PostgreSQL store', () => {
   it("creates its tables in the schema 'flow' by default, and records the shipped migrations", async () => {
     const ev = open(db.url);
     ev.close();
-    expect(await tablesOf('flow')).toEqual(['__drizzle_migrations', 'delays', 'run_shapes', 'runs', 'tasks', 'triggers']);
+    expect(await tablesOf('flow')).toEqual([
+      '__drizzle_migrations',
+      'delays',
+      'run_shapes',
+      'runs',
+      'tasks',
+      'triggers',
+    ]);
     const applied = await db.query<{ hash: string; created_at: string }>(
       'SELECT hash, created_at FROM flow.__drizzle_migrations ORDER BY id',
     );
