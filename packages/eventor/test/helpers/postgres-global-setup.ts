@@ -26,7 +26,9 @@ interface Shared {
   server: Promise<PostgresServer> | undefined;
 }
 const SHARED = Symbol.for('@flow/test-postgres');
-const shared: Shared = ((globalThis as Record<symbol, Shared>)[SHARED] ??= { users: 0, server: undefined });
+const registry = globalThis as Record<symbol, Shared>;
+registry[SHARED] ??= { users: 0, server: undefined };
+const shared = registry[SHARED];
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const given = process.env.FLOW_TEST_POSTGRES_URL;

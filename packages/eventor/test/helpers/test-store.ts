@@ -34,7 +34,9 @@ export function freshStore(dir: string, name = 'flow.run.db'): TestStore {
   const schema = `t_${randomBytes(6).toString('hex')}`;
   url.searchParams.set('schema', schema);
   const store = url.toString();
-  return { store, location: parseStoreLocation(store).display, drop: () => dropSchema(schema) };
+  const parsed = parseStoreLocation(store);
+  const location = parsed.kind === 'postgres' ? parsed.display : store;
+  return { store, location, drop: () => dropSchema(schema) };
 }
 
 /** The database of this project's stores, set by postgres-store-setup.ts. */
