@@ -32,6 +32,7 @@ export const POSTGRES_BEHAVIOUR = [
   'test/runners-process.test.ts',
   'test/runners-worker.test.ts',
   'test/runners-mixed.test.ts',
+  'test/definition-changes.test.ts',
 ];
 
 export default defineProject({
