@@ -33,6 +33,7 @@ export const POSTGRES_BEHAVIOUR = [
   'test/runners-worker.test.ts',
   'test/runners-mixed.test.ts',
   'test/definition-changes.test.ts',
+  'test/leases.test.ts',
 ];
 
 export default defineProject({
