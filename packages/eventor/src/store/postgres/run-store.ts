@@ -1,4 +1,5 @@
 import type { Pool, QueryConfig } from 'pg';
+import { FAULT_KILL, withFaultKillAsync } from '../fault.js';
 import {
   type Changes,
   type EarlierTask,
@@ -9,14 +10,15 @@ import {
   type TaskRow,
 } from '../types.js';
 import { TASK_COLUMNS } from './queries.js';
+import { withRetry } from './retry.js';
 
 interface RunStoreParts {
   connections: () => Promise<Pool>;
   runId: string;
   recovery: number;
   holder: LeaseHolder;
-  /** A driver or server failure as the StoreError to throw. */
-  failed: (error: unknown) => unknown;
+  /** A driver or server failure as the StoreError to throw (`retriedMs`: how long it was tried again). */
+  failed: (error: unknown, retriedMs: number) => unknown;
   /** The error of a commit whose fence found the lease another holder's. */
   leaseLost: () => unknown;
 }
@@ -24,7 +26,8 @@ interface RunStoreParts {
 /**
  * One run's loop on PostgreSQL: one read (`load`, one statement), then one statement per pass
  * (`commit`), each first proving in the same statement that the lease is still its own. Its calls
- * run one after another in the order they were made, as a file store's do.
+ * run one after another in the order they were made, as a file store's do. A lost connection is
+ * tried again for up to the lease's ttl: every statement here may run twice (see COMMIT_SQL).
  */
 export class PostgresRunStore implements RunStore {
   private readonly parts: RunStoreParts;
@@ -35,30 +38,21 @@ export class PostgresRunStore implements RunStore {
     this.parts = parts;
   }
 
-  /** Runs `query` after every call made before it; failures become StoreError. */
+  /** Runs `work` after every call made before it, again while the connection is lost; failures become StoreError. */
   private run<T>(work: (pool: Pool) => Promise<T>): Promise<T> {
-    const next = this.tail.then(async () => {
-      let pool: Pool;
-      try {
-        pool = await this.parts.connections();
-      } catch (error) {
-        throw this.parts.failed(error);
-      }
-      return work(pool).catch((error: unknown) => {
-        throw this.parts.failed(error);
-      });
-    });
+    const windowMs = this.parts.holder.ttlMs;
+    const next = this.tail.then(() =>
+      withRetry(async () => work(await this.parts.connections()), windowMs).catch((error: unknown) => {
+        throw this.parts.failed(error, windowMs);
+      }),
+    );
     this.tail = next.catch(() => {});
     return next;
   }
 
-  private query(pool: Pool, query: QueryConfig) {
-    return pool.query(query);
-  }
-
   load(): Promise<RunSnapshot> {
     return this.run(async (pool) => {
-      const result = await this.query(pool, {
+      const result = await pool.query({
         name: 'flow_load',
         text: LOAD_SQL,
         values: [this.parts.runId, this.parts.recovery],
@@ -176,22 +170,39 @@ export class PostgresRunStore implements RunStore {
       JSON.stringify(changes.firedDelays),
     ];
     return this.run(async (pool) => {
-      const result = await this.query(pool, { name: 'flow_commit', text: COMMIT_SQL, values });
-      if ((result.rows[0] as { held: number }).held !== 1) throw this.parts.leaseLost();
+      const held = await withFaultKillAsync((inside) => this.fenced(pool, COMMIT_SQL, values, inside));
+      if (!held) throw this.parts.leaseLost();
       this.lastTriggerOrd = lastTriggerOrd;
     });
+  }
+
+  /**
+   * One fenced statement (its first parameter the run, its second the lease token); false when the
+   * lease is another holder's. Under FLOW_FAULT_KILL (crash tests) it runs in a transaction of its
+   * own, so that `inside` can kill the process after the statement and before the commit.
+   */
+  private async fenced(pool: Pool, text: string, values: unknown[], inside: () => void): Promise<boolean> {
+    const query: QueryConfig = text === COMMIT_SQL ? { name: 'flow_commit', text, values } : { text, values };
+    if (FAULT_KILL === undefined) return ((await pool.query(query)).rows[0] as { held: number }).held === 1;
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const held = ((await client.query(query)).rows[0] as { held: number }).held === 1;
+      inside();
+      await client.query('COMMIT');
+      return held;
+    } finally {
+      client.release();
+    }
   }
 
   setTaskChild(task: { ord: number; child: string }): Promise<void> {
     const { runId, holder } = this.parts;
     return this.run(async (pool) => {
-      const result = await this.query(pool, {
-        text: `WITH fence AS (SELECT 1 FROM runs WHERE id = $1 AND lease_token = $2 AND lease_pid IS NOT NULL),
-               changed AS (UPDATE tasks SET child = $3 WHERE run_id = $1 AND ord = $4 AND EXISTS (SELECT 1 FROM fence))
-               SELECT count(*)::int AS held FROM fence`,
-        values: [runId, holder.token, task.child, task.ord],
-      });
-      if ((result.rows[0] as { held: number }).held !== 1) throw this.parts.leaseLost();
+      const held = await withFaultKillAsync((inside) =>
+        this.fenced(pool, SET_CHILD_SQL, [runId, holder.token, task.child, task.ord], inside),
+      );
+      if (!held) throw this.parts.leaseLost();
     });
   }
 
@@ -199,20 +210,20 @@ export class PostgresRunStore implements RunStore {
     const { runId } = this.parts;
     return this.run(async (pool) => {
       if (task.pid === undefined) {
-        await this.query(pool, {
+        await pool.query({
           text: 'UPDATE tasks SET child = NULL WHERE run_id = $1 AND ord = $2',
           values: [runId, task.ord],
         });
         return;
       }
       // only child `pid`'s record: read it, then clear it unless it changed meanwhile
-      const found = await this.query(pool, {
+      const found = await pool.query({
         text: 'SELECT child FROM tasks WHERE run_id = $1 AND ord = $2 AND child IS NOT NULL',
         values: [runId, task.ord],
       });
       const child = (found.rows[0] as { child: string } | undefined)?.child;
       if (child === undefined || childPid(child) !== task.pid) return;
-      await this.query(pool, {
+      await pool.query({
         text: 'UPDATE tasks SET child = NULL WHERE run_id = $1 AND ord = $2 AND child = $3',
         values: [runId, task.ord, child],
       });
@@ -221,7 +232,7 @@ export class PostgresRunStore implements RunStore {
 
   tasksWithChild(): Promise<Array<{ ord: number; step: string; sequence: string; child: string }>> {
     return this.run(async (pool) => {
-      const result = await this.query(pool, {
+      const result = await pool.query({
         text: `SELECT ord, step, sequence, child FROM tasks
                WHERE run_id = $1 AND child IS NOT NULL AND status <> 'success' ORDER BY ord`,
         values: [this.parts.runId],
@@ -232,7 +243,7 @@ export class PostgresRunStore implements RunStore {
 
   setOpenFrom(ord: number): Promise<void> {
     return this.run(async (pool) => {
-      await this.query(pool, {
+      await pool.query({
         text: 'UPDATE runs SET open_from = greatest(open_from, $1) WHERE id = $2',
         values: [ord, this.parts.runId],
       });
@@ -272,6 +283,11 @@ interface LoadRow {
   max_trigger_ord: number | null;
 }
 
+/** A task's child, recorded only while the lease is still this holder's. */
+const SET_CHILD_SQL = `WITH fence AS (SELECT 1 FROM runs WHERE id = $1 AND lease_token = $2 AND lease_pid IS NOT NULL),
+  changed AS (UPDATE tasks SET child = $3 WHERE run_id = $1 AND ord = $4 AND EXISTS (SELECT 1 FROM fence))
+  SELECT count(*)::int AS held FROM fence`;
+
 /** Everything a run loop starts from, in one statement: one round trip, one snapshot. */
 const LOAD_SQL = `SELECT
   (SELECT coalesce(json_agg(json_build_array(event, sequence, acted) ORDER BY ord), '[]')
@@ -302,6 +318,9 @@ const LOAD_SQL = `SELECT
  * the JSON rows would let a fresh table's stale statistics scan the run's history on every
  * commit): a result taken from an earlier attempt by a scalar subquery, and an update written as
  * an insert of a row known to exist (the scalar subquery) that ON CONFLICT turns into the update.
+ * It may run twice: a commit whose connection was lost before its answer came back is sent again
+ * (retry.ts), and then finds its rows there if the first one committed: a new row is not inserted
+ * again (ON CONFLICT DO NOTHING), an update writes the same values, a flag is set again.
  * $1 run, $2 lease token, $3 lease expiry, $4 recovery, $5 now, $6..$11 JSON of the rows.
  */
 const COMMIT_SQL = `WITH fence AS (
@@ -318,6 +337,7 @@ const COMMIT_SQL = `WITH fence AS (
   FROM json_to_recordset($6::json) AS t(ord int, step text, sequence text, status text, attempts int,
                                         result text, error text, skipped int, result_from int)
   WHERE EXISTS (SELECT 1 FROM fence)
+  ON CONFLICT DO NOTHING
 ), changed_tasks AS (
   INSERT INTO tasks (run_id, step, sequence, recovery, ord, status, attempts, result_v8, error, created_at, updated_at)
   SELECT $1, t.step, t.sequence, $4, t.ord, t.status, t.attempts, decode(t.result, 'base64'), t.error, $5, $5
@@ -332,6 +352,7 @@ const COMMIT_SQL = `WITH fence AS (
   FROM json_to_recordset($8::json) AS t(sequence text, event text, ord int, acted int,
                                         source_step text, source_sequence text)
   WHERE EXISTS (SELECT 1 FROM fence)
+  ON CONFLICT DO NOTHING
 ), acted_triggers AS (
   INSERT INTO triggers (run_id, recovery, sequence, event, ord, acted, created_at)
   SELECT $1, $4, t.sequence, t.event, 0, 1, $5
@@ -344,6 +365,7 @@ const COMMIT_SQL = `WITH fence AS (
   SELECT $1, $4, t.assoc, t.sequence, t.due_at, t.fired, $5
   FROM json_to_recordset($10::json) AS t(assoc text, sequence text, due_at bigint, fired int)
   WHERE EXISTS (SELECT 1 FROM fence)
+  ON CONFLICT DO NOTHING
 ), fired_delays AS (
   INSERT INTO delays (run_id, recovery, assoc, sequence, due_at, fired, created_at)
   SELECT $1, $4, t.assoc, t.sequence, 0, 1, $5

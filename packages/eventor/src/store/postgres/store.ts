@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
-import type { Pool } from 'pg';
+import type { Pool, QueryConfig } from 'pg';
 import { leaseLostError, StoreError } from '../../errors.js';
+import { FAULT_KILL, withFaultKill } from '../fault.js';
 import { leaseHolderAlive, leaseInUseMessage, leasesHeldHere } from '../lease.js';
 import type {
   LeaseHolder,
@@ -16,6 +17,7 @@ import { CONNECT_TIMEOUT_MS, type ConnectionSettings, clientConfig } from './con
 import { asStoreError, missingDriverError, openError } from './errors.js';
 import { applyMigrations, STORE_TABLES } from './migrate.js';
 import { BY_CODE_POINT, RUN_COLUMNS, TASK_COLUMNS } from './queries.js';
+import { withRetry } from './retry.js';
 import { PostgresRunStore } from './run-store.js';
 import { type QueryResult, SyncBridge } from './sync-bridge.js';
 
@@ -43,6 +45,11 @@ export class PostgresStore implements Store {
   private readonly busyTimeoutMs: number;
   private pool: Promise<Pool> | undefined;
   private closed = false;
+  /**
+   * While this store holds a run's lease: its ttl, how long a synchronous call tries a lost
+   * connection again (as the run loop's statements do); 0 otherwise, so a call fails at once.
+   */
+  private retryMs = 0;
 
   private constructor(
     location: string,
@@ -94,19 +101,24 @@ export class PostgresStore implements Store {
     );
   }
 
-  /** Synchronous queries, with failures as StoreError. */
-  private query(...queries: Array<{ text: string; values?: unknown[] }>): QueryResult[] {
+  /** Synchronous queries, with failures as StoreError; reads are `safe` to send twice. */
+  private query(...queries: QueryConfig[]): QueryResult[] {
+    return this.send(queries);
+  }
+
+  private send(queries: QueryConfig[], options: { safe?: boolean } = {}): QueryResult[] {
     if (this.closed)
       throw new StoreError(`The store at "${this.location}" is closed.`, { code: 'FLOW_STORE_CLOSED' });
+    const retryMs = this.retryMs;
     try {
-      return this.sync.query(...queries);
+      return this.sync.request(queries, { ...options, retryMs });
     } catch (error) {
-      throw asStoreError(error, this.location, this.busyTimeoutMs);
+      throw asStoreError(error, this.location, this.busyTimeoutMs, retryMs);
     }
   }
 
   private rows<T>(text: string, values: unknown[] = []): T[] {
-    return (this.query({ text, values })[0]?.rows ?? []) as T[];
+    return (this.send([{ text, values }], { safe: true })[0]?.rows ?? []) as T[];
   }
 
   /** The pool of this thread, made on first use (pg is imported only then). */
@@ -168,15 +180,21 @@ export class PostgresStore implements Store {
       sets.push(`${RUN_FIELD_COLUMNS[key as keyof typeof RUN_FIELD_COLUMNS]} = $${values.length}`);
     }
     const update = { text: `UPDATE runs SET ${sets.join(', ')} WHERE id = $1`, values };
-    if (shape === undefined || shape === null) this.query(update);
+    // it writes the same values when sent twice
+    if (shape === undefined || shape === null) this.send([update], { safe: true });
     // one statement: the run row and its shape change together
     else
-      this.query({
-        text: `WITH run AS (${update.text} RETURNING id)
-               INSERT INTO run_shapes (run_id, shape) SELECT id, $${values.length + 1} FROM run
-               ON CONFLICT (run_id) DO UPDATE SET shape = EXCLUDED.shape`,
-        values: [...values, shape],
-      });
+      this.send(
+        [
+          {
+            text: `WITH run AS (${update.text} RETURNING id)
+                   INSERT INTO run_shapes (run_id, shape) SELECT id, $${values.length + 1} FROM run
+                   ON CONFLICT (run_id) DO UPDATE SET shape = EXCLUDED.shape`,
+            values: [...values, shape],
+          },
+        ],
+        { safe: true },
+      );
   }
 
   /** The store's tables that are missing (a schema damaged by hand), or undefined when all are there. */
@@ -204,28 +222,33 @@ export class PostgresStore implements Store {
   }): void {
     const { runId, holder, now } = claim;
     // the row stays locked between the two calls: `check` sees the run as the lease is taken
-    try {
-      const [, read] = this.query(
-        { text: 'BEGIN' },
-        { text: `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1 FOR UPDATE`, values: [runId] },
-      );
-      const run = read?.rows[0] as RunRow | undefined;
-      if (!run) throw new StoreError(`Run "${runId}" is not in the store at "${this.location}".`);
-      if (run.leaseToken && run.leaseToken !== holder.token && leaseHolderAlive(run, now, leasesHeldHere))
-        throw new StoreError(leaseInUseMessage(run, this.location), { code: 'FLOW_STORE_IN_USE' });
-      claim.check?.(run);
-      this.query(
-        {
+    withFaultKill((inside) => {
+      try {
+        const [, read] = this.send(
+          [
+            { text: 'BEGIN' },
+            { text: `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1 FOR UPDATE`, values: [runId] },
+          ],
+          { safe: true },
+        );
+        const run = read?.rows[0] as RunRow | undefined;
+        if (!run) throw new StoreError(`Run "${runId}" is not in the store at "${this.location}".`);
+        if (run.leaseToken && run.leaseToken !== holder.token && leaseHolderAlive(run, now, leasesHeldHere))
+          throw new StoreError(leaseInUseMessage(run, this.location), { code: 'FLOW_STORE_IN_USE' });
+        claim.check?.(run);
+        this.query({
           text: `UPDATE runs SET lease_pid = $1, lease_host = $2, lease_token = $3, lease_expires_at = $4 WHERE id = $5`,
           values: [process.pid, hostname(), holder.token, now + holder.ttlMs, runId],
-        },
-        { text: 'COMMIT' },
-      );
-    } catch (error) {
-      this.rollback();
-      throw error;
-    }
+        });
+        inside();
+        this.query({ text: 'COMMIT' });
+      } catch (error) {
+        this.rollback();
+        throw error;
+      }
+    });
     leasesHeldHere.add(holder.token);
+    this.retryMs = holder.ttlMs;
   }
 
   private rollback(): void {
@@ -236,29 +259,45 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** On the pool: a renewal never blocks this thread, even when the server is slow to answer. */
+  /**
+   * On the pool: a renewal never blocks this thread, even when the server is slow to answer. A lost
+   * connection is tried again until the next renewal is due (a third of the ttl).
+   */
   async renewLease(claim: { runId: string; holder: LeaseHolder; now: number }): Promise<boolean> {
     const { runId, holder, now } = claim;
+    const windowMs = Math.floor(holder.ttlMs / 3);
     try {
-      const pool = await this.connections();
-      const result = await pool.query({
-        text: 'UPDATE runs SET lease_expires_at = $1 WHERE id = $2 AND lease_token = $3 AND lease_pid IS NOT NULL',
-        values: [now + holder.ttlMs, runId, holder.token],
-      });
+      const result = await withRetry(
+        async () =>
+          (await this.connections()).query({
+            text: 'UPDATE runs SET lease_expires_at = $1 WHERE id = $2 AND lease_token = $3 AND lease_pid IS NOT NULL',
+            values: [now + holder.ttlMs, runId, holder.token],
+          }),
+        windowMs,
+      );
       return result.rowCount === 1;
     } catch (error) {
-      throw asStoreError(error, this.location, this.busyTimeoutMs);
+      throw asStoreError(error, this.location, this.busyTimeoutMs, windowMs);
     }
   }
 
   releaseLease(claim: { runId: string; holder: LeaseHolder }): void {
     leasesHeldHere.delete(claim.holder.token);
     if (this.closed) return;
-    // the token stays as the last holder's: a holder taking the lease again can tell that another drove the run since
-    this.query({
-      text: 'UPDATE runs SET lease_pid = NULL, lease_host = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_token = $2',
-      values: [claim.runId, claim.holder.token],
-    });
+    try {
+      // the token stays as the last holder's: a holder taking the lease again can tell that another drove the run since
+      this.send(
+        [
+          {
+            text: 'UPDATE runs SET lease_pid = NULL, lease_host = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_token = $2',
+            values: [claim.runId, claim.holder.token],
+          },
+        ],
+        { safe: true },
+      );
+    } finally {
+      this.retryMs = 0;
+    }
   }
 
   forRun(run: { runId: string; recovery: number; holder: LeaseHolder }): RunStore {
@@ -267,7 +306,7 @@ export class PostgresStore implements Store {
       runId: run.runId,
       recovery: run.recovery,
       holder: run.holder,
-      failed: (error) => asStoreError(error, this.location, this.busyTimeoutMs),
+      failed: (error, retriedMs) => asStoreError(error, this.location, this.busyTimeoutMs, retriedMs),
       leaseLost: () => leaseLostError(run.runId, this.location),
     });
   }
@@ -281,11 +320,24 @@ export class PostgresStore implements Store {
     sequence: string;
     now: number;
   }): boolean {
-    const [result] = this.query({
+    const insert = {
       text: `INSERT INTO triggers (run_id, recovery, sequence, event, ord, acted, created_at)
              SELECT $1, $2, $3, $4, coalesce((SELECT max(ord) FROM triggers WHERE run_id = $1), 0) + 1, 0, $5
              ON CONFLICT DO NOTHING`,
       values: [t.runId, t.recovery, t.sequence, t.event, t.now],
+    };
+    const [result] = withFaultKill((inside) => {
+      if (FAULT_KILL === undefined) return this.query(insert);
+      // crash tests: a transaction of its own, so that `inside` falls between the insert and its commit
+      try {
+        const [, inserted] = this.query({ text: 'BEGIN' }, insert);
+        inside();
+        this.query({ text: 'COMMIT' });
+        return [inserted];
+      } catch (error) {
+        this.rollback();
+        throw error;
+      }
     });
     return (result?.rowCount ?? 0) > 0;
   }

@@ -67,7 +67,19 @@ export class SyncBridge {
 
   /** Runs `queries` in order on the worker's connection; the first failure throws CrossedPgError. */
   query(...queries: QueryConfig[]): QueryResult[] {
-    const response = this.call({ id: ++this.nextId, queries });
+    return this.request(queries);
+  }
+
+  /**
+   * `query`, with a lost connection tried again for `retryMs`: only a request `safe` to run twice is
+   * sent again once part of it reached the server (see SyncRequest).
+   */
+  request(queries: QueryConfig[], options: { safe?: boolean; retryMs?: number } = {}): QueryResult[] {
+    const retryMs = options.retryMs ?? 0;
+    const response = this.call(
+      { id: ++this.nextId, queries, retryMs, safe: options.safe === true },
+      this.waitMs + retryMs,
+    );
     if (!response.ok) throw new CrossedPgError(response.error);
     return response.results.map((result) => ({
       rows: result.rows.map(withBuffers),
@@ -79,22 +91,22 @@ export class SyncBridge {
   close(): void {
     if (this.worker === undefined) return;
     try {
-      this.call({ id: ++this.nextId, queries: [], close: true });
+      this.call({ id: ++this.nextId, queries: [], close: true }, this.waitMs);
     } catch {
       // it is going anyway
     }
     this.dispose();
   }
 
-  private call(request: SyncRequest): SyncResponse {
+  private call(request: SyncRequest, waitMs: number): SyncResponse {
     const port = this.start();
     Atomics.store(this.flag, 0, 0);
     port.postMessage(request);
-    const response = this.wait(port, request.id, this.waitMs);
+    const response = this.wait(port, request.id, waitMs);
     if (response !== undefined) return response;
     this.dispose(); // its connection may be mid-transaction: the next call starts afresh
     throw new StoreError(
-      `The PostgreSQL store at "${this.location}" did not answer within ${Math.round(this.waitMs / 1000)}s: ` +
+      `The PostgreSQL store at "${this.location}" did not answer within ${Math.round(waitMs / 1000)}s: ` +
         'check that the server runs and is reachable, or give the Eventor a longer `busyTimeout`.',
       { code: 'FLOW_STORE_FAILED' },
     );

@@ -6,12 +6,20 @@
 import { type MessagePort, workerData } from 'node:worker_threads';
 import type { Client, QueryConfig } from 'pg';
 import { type ConnectionSettings, clientConfig } from './connection.js';
+import { isConnectionLoss } from './retry.js';
 
 export interface SyncRequest {
   id: number;
   /** Queries run one after another; the first failure ends the request. `close` ends the client. */
   queries: QueryConfig[];
   close?: boolean;
+  /**
+   * How long a lost connection is tried again (0: not at all). A request is sent again on a new
+   * connection only if nothing of it reached the server, or if it is `safe` to run twice; never
+   * one that goes on with a transaction an earlier request began.
+   */
+  retryMs?: number;
+  safe?: boolean;
 }
 
 export type SyncResponse =
@@ -64,30 +72,48 @@ async function serve(request: SyncRequest): Promise<SyncResponse> {
     client = undefined;
     return { id: request.id, ok: true, results: [] };
   }
-  try {
-    if (inTransaction && broken) {
-      // a new connection must not run the rest of a transaction the old one lost: only its ROLLBACK
-      if (request.queries[0]?.text === 'ROLLBACK') {
-        inTransaction = false;
-        return { id: request.id, ok: true, results: [] };
-      }
-      throw Object.assign(new Error('the connection to the server was lost in the middle of a transaction'), {
-        code: '08006',
-      });
+  const goesOn = inTransaction;
+  let deadline: number | undefined;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+    const attempt = { sent: false };
+    try {
+      return { id: request.id, ok: true, results: await runQueries(request, attempt) };
+    } catch (error) {
+      if (isConnectionError(error)) broken = true;
+      const again = isConnectionLoss(error) && !goesOn && (request.safe === true || !attempt.sent);
+      if (again) inTransaction = false; // a transaction this request began went with its connection
+      deadline ??= Date.now() + (request.retryMs ?? 0);
+      const left = deadline - Date.now();
+      if (!again || left <= 0) return { id: request.id, ok: false, error: cross(error) };
+      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
     }
-    const db = await connected();
-    const results: Array<{ rows: Record<string, unknown>[]; rowCount: number | null }> = [];
-    for (const query of request.queries) {
-      if (query.text === 'BEGIN') inTransaction = true;
-      const result = await db.query({ ...query, values: query.values?.map(asBuffer) });
-      if (query.text === 'COMMIT' || query.text === 'ROLLBACK') inTransaction = false;
-      results.push({ rows: result.rows, rowCount: result.rowCount });
-    }
-    return { id: request.id, ok: true, results };
-  } catch (error) {
-    if (isConnectionError(error)) broken = true;
-    return { id: request.id, ok: false, error: cross(error) };
   }
+}
+
+async function runQueries(
+  request: SyncRequest,
+  attempt: { sent: boolean },
+): Promise<Array<{ rows: Record<string, unknown>[]; rowCount: number | null }>> {
+  if (inTransaction && broken) {
+    // a new connection must not run the rest of a transaction the old one lost: only its ROLLBACK
+    if (request.queries[0]?.text === 'ROLLBACK') {
+      inTransaction = false;
+      return [];
+    }
+    throw Object.assign(new Error('the connection to the server was lost in the middle of a transaction'), {
+      code: '08006',
+    });
+  }
+  const db = await connected();
+  const results: Array<{ rows: Record<string, unknown>[]; rowCount: number | null }> = [];
+  for (const query of request.queries) {
+    if (query.text === 'BEGIN') inTransaction = true;
+    attempt.sent = true;
+    const result = await db.query({ ...query, values: query.values?.map(asBuffer) });
+    if (query.text === 'COMMIT' || query.text === 'ROLLBACK') inTransaction = false;
+    results.push({ rows: result.rows, rowCount: result.rowCount });
+  }
+  return results;
 }
 
 /** A Buffer crosses threads as a plain Uint8Array; pg writes only a Buffer as bytea. */
