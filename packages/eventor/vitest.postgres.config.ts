@@ -34,6 +34,7 @@ export const POSTGRES_BEHAVIOUR = [
   'test/runners-mixed.test.ts',
   'test/definition-changes.test.ts',
   'test/leases.test.ts',
+  'test/reliability-crash.test.ts',
 ];
 
 export default defineProject({
