@@ -35,6 +35,7 @@ export const POSTGRES_BEHAVIOUR = [
   'test/definition-changes.test.ts',
   'test/leases.test.ts',
   'test/reliability-crash.test.ts',
+  'test/reliability-many-processes.test.ts',
 ];
 
 export default defineProject({

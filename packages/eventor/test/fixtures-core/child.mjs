@@ -8,7 +8,7 @@
 //     { type: 'done', error: { name, code, message } }
 //   node child.mjs chain <store> <runId> <length>
 //     reports { type: 'ready' }, waits for { type: 'go' }, runs a chain of <length> steps, reports
-//     { type: 'done', result, tasks } with the number of successful tasks
+//     { type: 'done', result, tasks } with the number of successful tasks, or { type: 'done', error }
 //   node child.mjs signal <store> <runId>
 //     runs the hold flow with handleSignals: true; its step reports { type: 'holding' } and waits
 //     until its signal aborts (SIGINT or SIGTERM from the parent), then reports { type: 'done' }
@@ -65,10 +65,14 @@ if (scenario === 'crash') {
   const ev = buildChainFlow(lib, { store, runId, length: Number(length) });
   send({ type: 'ready' });
   await go;
-  const result = await ev.run();
-  const tasks = ev.tasks({ status: 'success' }).length;
+  try {
+    const result = await ev.run();
+    const tasks = ev.tasks({ status: 'success' }).length;
+    send({ type: 'done', result, tasks });
+  } catch (error) {
+    send({ type: 'done', error: { name: error?.name, code: error?.code, message: error?.message } });
+  }
   ev.close();
-  send({ type: 'done', result, tasks });
   process.disconnect();
 } else if (scenario === 'signal') {
   const [runId] = rest;
