@@ -36,6 +36,7 @@ export const POSTGRES_BEHAVIOUR = [
   'test/leases.test.ts',
   'test/reliability-crash.test.ts',
   'test/reliability-many-processes.test.ts',
+  'test/runners-orphans.test.ts',
 ];
 
 export default defineProject({
