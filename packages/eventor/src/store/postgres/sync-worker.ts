@@ -1,7 +1,8 @@
 /**
- * The worker thread behind a PostgreSQL store's synchronous calls (see sync-bridge.ts): it owns one
- * pg client and runs each request's queries in order, answering on its port and then waking the
- * main thread, which blocks on the shared flag meanwhile. It knows nothing of flow: SQL in, rows out.
+ * The worker thread behind the synchronous calls of a process's PostgreSQL stores (see
+ * sync-bridge.ts): one thread for all of them, a pg client per store (a session), each request's
+ * queries run in order, answering on its port and then waking the main thread, which blocks on the
+ * shared flag meanwhile. It knows nothing of flow: SQL in, rows out.
  */
 import { type MessagePort, workerData } from 'node:worker_threads';
 import type { Client, QueryConfig } from 'pg';
@@ -10,7 +11,10 @@ import { isConnectionLoss } from './retry.js';
 
 export interface SyncRequest {
   id: number;
-  /** Queries run one after another; the first failure ends the request. `close` ends the client. */
+  /** The store the request is for: its connection, made on its first request. */
+  session: number;
+  settings: ConnectionSettings;
+  /** Queries run one after another; the first failure ends the request. `close` ends the session. */
   queries: QueryConfig[];
   close?: boolean;
   /**
@@ -37,51 +41,59 @@ export interface CrossedError {
 }
 
 interface WorkerInput {
-  settings: ConnectionSettings;
   flag: SharedArrayBuffer;
   port: MessagePort;
 }
 
-const { settings, flag, port } = workerData as WorkerInput;
-const signal = new Int32Array(flag);
-let client: Client | undefined;
-let broken = false;
-/** Between a BEGIN and its COMMIT or ROLLBACK, which may come in later requests. */
-let inTransaction = false;
+/** One store's connection, and whether it is inside a transaction (between a BEGIN and its end). */
+interface Session {
+  client: Client | undefined;
+  broken: boolean;
+  inTransaction: boolean;
+}
 
-async function connected(): Promise<Client> {
-  if (client !== undefined && !broken) return client;
-  const previous = client;
-  client = undefined;
-  broken = false;
+const { flag, port } = workerData as WorkerInput;
+const signal = new Int32Array(flag);
+const sessions = new Map<number, Session>();
+
+async function connected(session: Session, settings: ConnectionSettings): Promise<Client> {
+  if (session.client !== undefined && !session.broken) return session.client;
+  const previous = session.client;
+  session.client = undefined;
+  session.broken = false;
   previous?.end().catch(() => {});
   const { default: pg } = await import('pg');
   const next = new pg.Client(clientConfig(pg, settings));
   // a connection lost while idle (the server restarted): the next request connects again
   next.on('error', () => {
-    broken = true;
+    session.broken = true;
   });
   await next.connect();
-  client = next;
+  session.client = next;
   return next;
 }
 
 async function serve(request: SyncRequest): Promise<SyncResponse> {
+  let session = sessions.get(request.session);
   if (request.close) {
-    await client?.end().catch(() => {});
-    client = undefined;
+    sessions.delete(request.session);
+    await session?.client?.end().catch(() => {});
     return { id: request.id, ok: true, results: [] };
   }
-  const goesOn = inTransaction;
+  if (session === undefined) {
+    session = { client: undefined, broken: false, inTransaction: false };
+    sessions.set(request.session, session);
+  }
+  const goesOn = session.inTransaction;
   let deadline: number | undefined;
   for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
     const attempt = { sent: false };
     try {
-      return { id: request.id, ok: true, results: await runQueries(request, attempt) };
+      return { id: request.id, ok: true, results: await runQueries(session, request, attempt) };
     } catch (error) {
-      if (isConnectionError(error)) broken = true;
+      if (isConnectionError(error)) session.broken = true;
       const again = isConnectionLoss(error) && !goesOn && (request.safe === true || !attempt.sent);
-      if (again) inTransaction = false; // a transaction this request began went with its connection
+      if (again) session.inTransaction = false; // a transaction this request began went with its connection
       deadline ??= Date.now() + (request.retryMs ?? 0);
       const left = deadline - Date.now();
       if (!again || left <= 0) return { id: request.id, ok: false, error: cross(error) };
@@ -91,26 +103,27 @@ async function serve(request: SyncRequest): Promise<SyncResponse> {
 }
 
 async function runQueries(
+  session: Session,
   request: SyncRequest,
   attempt: { sent: boolean },
 ): Promise<Array<{ rows: Record<string, unknown>[]; rowCount: number | null }>> {
-  if (inTransaction && broken) {
+  if (session.inTransaction && session.broken) {
     // a new connection must not run the rest of a transaction the old one lost: only its ROLLBACK
     if (request.queries[0]?.text === 'ROLLBACK') {
-      inTransaction = false;
+      session.inTransaction = false;
       return [];
     }
     throw Object.assign(new Error('the connection to the server was lost in the middle of a transaction'), {
       code: '08006',
     });
   }
-  const db = await connected();
+  const db = await connected(session, request.settings);
   const results: Array<{ rows: Record<string, unknown>[]; rowCount: number | null }> = [];
   for (const query of request.queries) {
-    if (query.text === 'BEGIN') inTransaction = true;
+    if (query.text === 'BEGIN') session.inTransaction = true;
     attempt.sent = true;
     const result = await db.query({ ...query, values: query.values?.map(asBuffer) });
-    if (query.text === 'COMMIT' || query.text === 'ROLLBACK') inTransaction = false;
+    if (query.text === 'COMMIT' || query.text === 'ROLLBACK') session.inTransaction = false;
     results.push({ rows: result.rows, rowCount: result.rowCount });
   }
   return results;
