@@ -37,7 +37,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (given !== undefined && given !== '') admin = given;
   else {
     shared.users += 1;
-    shared.server ??= startPostgres();
+    // a test server need not survive a power cut: commits do not wait for the disk (the bench's do)
+    shared.server ??= startPostgres({ fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' });
     admin = (await shared.server).url;
     release = async () => {
       shared.users -= 1;
