@@ -5,10 +5,10 @@
 // the database FLOW_TEST_STORE_URL names (the `*-postgres` test projects set both).
 // Plain JS, so a script can use it without a TypeScript loader.
 import { fork } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dropStore, freshStore } from '../helpers/test-store.mjs';
 
 // better-sqlite3 and pg are eventor's own dependencies: resolve them from the package, never from the workspace root.
 const requireFromEventor = createRequire(new URL('../../package.json', import.meta.url));
@@ -19,20 +19,10 @@ const POSTGRES_URL = /^postgres(?:ql)?:/i;
 
 /** A fresh store for a scenario in `dir`: `dir/flow.run.db`, or a new Postgres schema (see above). */
 export function scenarioStore(dir) {
-  if (process.env.FLOW_TEST_STORE !== 'postgres') return join(dir, 'flow.run.db');
-  const base = process.env.FLOW_TEST_STORE_URL;
-  if (!base)
-    throw new Error('FLOW_TEST_STORE=postgres needs FLOW_TEST_STORE_URL, the database of the stores');
-  const url = new URL(base);
-  url.searchParams.set('schema', `crash_${randomBytes(6).toString('hex')}`);
-  return url.toString();
+  return freshStore(dir).store;
 }
 
-/** Removes a scenario's store: a file goes with its folder; a Postgres schema is dropped. */
-export async function dropStore(store) {
-  if (!POSTGRES_URL.test(store)) return;
-  await withPostgres(store, (client, schema) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
-}
+export { dropStore };
 
 /** Runs `work(client, schema)` on a connection of its own to the store's database. */
 async function withPostgres(store, work) {

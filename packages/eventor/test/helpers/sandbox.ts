@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { Eventor, type EventorOptions, type Logger } from '../../src/index.js';
-import { freshStore } from './test-store.js';
+import { freshStore } from './test-store.mjs';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
