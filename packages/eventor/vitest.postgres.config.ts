@@ -37,6 +37,7 @@ export const POSTGRES_BEHAVIOUR = [
   'test/reliability-crash.test.ts',
   'test/reliability-many-processes.test.ts',
   'test/runners-orphans.test.ts',
+  'test/reliability-hostile-definitions.test.ts',
 ];
 
 export default defineProject({

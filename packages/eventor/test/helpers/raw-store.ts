@@ -48,3 +48,26 @@ export async function storeSql<T = Record<string, unknown>>(
     await client.end();
   }
 }
+
+/**
+ * How sound the store is: 'ok', or what is wrong. A file runs `PRAGMA integrity_check`; a Postgres
+ * schema must hold the store's tables, each readable (the server keeps its own pages sound).
+ */
+export async function storeIntegrity(store: string): Promise<string> {
+  const target = parseStoreLocation(store);
+  if (target.kind === 'sqlite') {
+    const db = new Database(target.path, { readonly: true, fileMustExist: true });
+    try {
+      return db.pragma('integrity_check', { simple: true }) as string;
+    } finally {
+      db.close();
+    }
+  }
+  const problems: string[] = [];
+  for (const table of ['runs', 'run_shapes', 'tasks', 'triggers', 'delays']) {
+    await storeSql(store, `SELECT count(*) FROM ${table}`).catch((error: Error) => {
+      problems.push(`${table}: ${error.message}`);
+    });
+  }
+  return problems.length === 0 ? 'ok' : problems.join('; ');
+}

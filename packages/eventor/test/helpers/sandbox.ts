@@ -54,6 +54,8 @@ export interface Sandbox {
   readonly logger: MemoryLogger;
   /** A path inside `dir`. */
   path(name: string): string;
+  /** Another store of the same kind as `store`, removed when the test ends (`name`: its file's name). */
+  anotherStore(name: string): string;
   /** An Eventor on the sandbox store (quiet, logging to `logger`), closed when the test ends. */
   eventor(options?: EventorOptions): Eventor;
   /** Registers an eventor made elsewhere so it is closed when the test ends. */
@@ -64,12 +66,13 @@ export interface Sandbox {
 export function sandbox(label = 'eventor'): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), `flow-${label}-`));
   const { store, location, drop } = freshStore(dir);
+  const drops = [drop];
   const logger = new MemoryLogger();
   const opened: Eventor[] = [];
   onTestFinished(async () => {
     for (const ev of opened) ev.close();
     rmSync(dir, { recursive: true, force: true });
-    await drop();
+    await Promise.all(drops.map((dropOne) => dropOne()));
   });
   const track = (ev: Eventor) => {
     opened.push(ev);
@@ -81,6 +84,11 @@ export function sandbox(label = 'eventor'): Sandbox {
     location,
     logger,
     path: (name) => join(dir, name),
+    anotherStore: (name) => {
+      const another = freshStore(dir, name);
+      drops.push(another.drop);
+      return another.store;
+    },
     eventor: (options = {}) => track(new Eventor({ name: 'test', store, logger, ...options })),
     track,
   };

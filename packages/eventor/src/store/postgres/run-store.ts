@@ -11,6 +11,7 @@ import {
 } from '../types.js';
 import { TASK_COLUMNS } from './queries.js';
 import { withRetry } from './retry.js';
+import { fromDb, taskFromDb, toDb, toDbOrNull } from './text.js';
 
 interface RunStoreParts {
   connections: () => Promise<Pool>;
@@ -31,11 +32,14 @@ interface RunStoreParts {
  */
 export class PostgresRunStore implements RunStore {
   private readonly parts: RunStoreParts;
+  /** The run's id as the database holds it (see text.ts). */
+  private readonly runId: string;
   private lastTriggerOrd = 0;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(parts: RunStoreParts) {
     this.parts = parts;
+    this.runId = toDb(parts.runId);
   }
 
   /** Runs `work` after every call made before it, again while the connection is lost; failures become StoreError. */
@@ -55,7 +59,7 @@ export class PostgresRunStore implements RunStore {
       const result = await pool.query({
         name: 'flow_load',
         text: LOAD_SQL,
-        values: [this.parts.runId, this.parts.recovery],
+        values: [this.runId, this.parts.recovery],
       });
       return this.snapshot(result.rows[0] as LoadRow);
     });
@@ -65,16 +69,20 @@ export class PostgresRunStore implements RunStore {
     const { recovery } = this.parts;
     const fired = new Set<string>();
     const unacted: RunSnapshot['unacted'] = [];
-    for (const [event, sequence, acted] of row.triggers) {
+    for (const [storedEvent, storedSequence, acted] of row.triggers) {
+      const event = fromDb(storedEvent);
+      const sequence = fromDb(storedSequence);
       fired.add(keyOf(sequence, event));
       if (acted === 0) unacted.push({ event, sequence });
     }
     const tasks = new Set<string>();
-    for (const [step, sequence] of row.task_keys) tasks.add(keyOf(step, sequence));
+    for (const [step, sequence] of row.task_keys) tasks.add(keyOf(fromDb(step), fromDb(sequence)));
     const delayDue = new Map<string, number>();
     const delaysHere = new Set<string>();
     const pendingDelays: RunSnapshot['pendingDelays'] = [];
-    for (const [assoc, sequence, delayRecovery, dueAt, delayFired] of row.delays) {
+    for (const [storedAssoc, storedSequence, delayRecovery, dueAt, delayFired] of row.delays) {
+      const assoc = fromDb(storedAssoc);
+      const sequence = fromDb(storedSequence);
       const key = keyOf(assoc, sequence);
       if (!delayDue.has(key)) delayDue.set(key, dueAt);
       if (delayRecovery !== recovery) continue;
@@ -84,24 +92,27 @@ export class PostgresRunStore implements RunStore {
     pendingDelays.sort((a, b) => a.dueAt - b.dueAt);
     const earlier = new Map<string, EarlierTask>();
     for (const [ord, step, sequence, status, attempts, taskRecovery] of row.earlier)
-      earlier.set(keyOf(step, sequence), { ord, status, attempts, recovery: taskRecovery });
+      earlier.set(keyOf(fromDb(step), fromDb(sequence)), { ord, status, attempts, recovery: taskRecovery });
     const firedByBodies = new Map<string, Array<{ event: string; sequence: string }>>();
     for (const [event, sequence, bodyRecovery, sourceStep, sourceSequence] of row.fired_by_bodies) {
-      const key = keyOf(bodyRecovery, sourceStep, sourceSequence);
+      const key = keyOf(bodyRecovery, fromDb(sourceStep), fromDb(sourceSequence));
+      const fired = { event: fromDb(event), sequence: fromDb(sequence) };
       const list = firedByBodies.get(key);
-      if (list === undefined) firedByBodies.set(key, [{ event, sequence }]);
-      else list.push({ event, sequence });
+      if (list === undefined) firedByBodies.set(key, [fired]);
+      else list.push(fired);
     }
     this.lastTriggerOrd = row.max_trigger_ord ?? 0;
     return {
       fired,
       unacted,
       tasks,
-      unfinished: row.unfinished.map((task) => ({
-        ...task,
-        resultV8: task.resultV8 === null ? null : Buffer.from(task.resultV8, 'base64'),
-      })),
-      failed: row.failed.map(([step, sequence]) => ({ step, sequence })),
+      unfinished: row.unfinished.map((task) =>
+        taskFromDb({
+          ...task,
+          resultV8: task.resultV8 === null ? null : Buffer.from(task.resultV8, 'base64'),
+        }),
+      ),
+      failed: row.failed.map(([step, sequence]) => ({ step: fromDb(step), sequence: fromDb(sequence) })),
       nextTaskOrd: (row.max_task_ord ?? 0) + 1,
       delayDue,
       delaysHere,
@@ -112,7 +123,8 @@ export class PostgresRunStore implements RunStore {
   }
 
   commit(changes: Changes): Promise<void> {
-    const { runId, recovery, holder } = this.parts;
+    const { runId } = this;
+    const { recovery, holder } = this.parts;
     const inserted: unknown[] = [];
     const updated: unknown[] = [];
     for (const t of changes.tasks) {
@@ -120,8 +132,8 @@ export class PostgresRunStore implements RunStore {
       if (t.insert) {
         inserted.push({
           ord: t.ord,
-          step: t.step,
-          sequence: t.sequence,
+          step: toDb(t.step),
+          sequence: toDb(t.sequence),
           status: t.status,
           attempts: t.attempts,
           result,
@@ -132,8 +144,8 @@ export class PostgresRunStore implements RunStore {
       } else {
         updated.push({
           ord: t.ord,
-          step: t.step,
-          sequence: t.sequence,
+          step: toDb(t.step),
+          sequence: toDb(t.sequence),
           status: t.status,
           attempts: t.attempts,
           result,
@@ -143,16 +155,16 @@ export class PostgresRunStore implements RunStore {
     }
     let lastTriggerOrd = this.lastTriggerOrd;
     const triggers = changes.triggers.map((t) => ({
-      sequence: t.sequence,
-      event: t.event,
+      sequence: toDb(t.sequence),
+      event: toDb(t.event),
       ord: ++lastTriggerOrd,
       acted: t.acted ? 1 : 0,
-      source_step: t.source?.step ?? null,
-      source_sequence: t.source?.sequence ?? null,
+      source_step: toDbOrNull(t.source?.step),
+      source_sequence: toDbOrNull(t.source?.sequence),
     }));
     const delays = changes.delays.map((d) => ({
-      assoc: d.assoc,
-      sequence: d.sequence,
+      assoc: toDb(d.assoc),
+      sequence: toDb(d.sequence),
       due_at: d.dueAt,
       fired: d.fired ? 1 : 0,
     }));
@@ -165,9 +177,9 @@ export class PostgresRunStore implements RunStore {
       JSON.stringify(inserted),
       JSON.stringify(updated),
       JSON.stringify(triggers),
-      JSON.stringify(changes.acted),
+      JSON.stringify(changes.acted.map((t) => ({ event: toDb(t.event), sequence: toDb(t.sequence) }))),
       JSON.stringify(delays),
-      JSON.stringify(changes.firedDelays),
+      JSON.stringify(changes.firedDelays.map((d) => ({ assoc: toDb(d.assoc), sequence: toDb(d.sequence) }))),
     ];
     return this.run(async (pool) => {
       const held = await withFaultKillAsync((inside) => this.fenced(pool, COMMIT_SQL, values, inside));
@@ -197,7 +209,8 @@ export class PostgresRunStore implements RunStore {
   }
 
   setTaskChild(task: { ord: number; child: string }): Promise<void> {
-    const { runId, holder } = this.parts;
+    const { runId } = this;
+    const { holder } = this.parts;
     return this.run(async (pool) => {
       const held = await withFaultKillAsync((inside) =>
         this.fenced(pool, SET_CHILD_SQL, [runId, holder.token, task.child, task.ord], inside),
@@ -207,7 +220,7 @@ export class PostgresRunStore implements RunStore {
   }
 
   clearTaskChild(task: { ord: number; pid?: number | undefined }): Promise<void> {
-    const { runId } = this.parts;
+    const { runId } = this;
     return this.run(async (pool) => {
       if (task.pid === undefined) {
         await pool.query({
@@ -235,9 +248,11 @@ export class PostgresRunStore implements RunStore {
       const result = await pool.query({
         text: `SELECT ord, step, sequence, child FROM tasks
                WHERE run_id = $1 AND child IS NOT NULL AND status <> 'success' ORDER BY ord`,
-        values: [this.parts.runId],
+        values: [this.runId],
       });
-      return result.rows as Array<{ ord: number; step: string; sequence: string; child: string }>;
+      return (result.rows as Array<{ ord: number; step: string; sequence: string; child: string }>).map(
+        (row) => ({ ...row, step: fromDb(row.step), sequence: fromDb(row.sequence) }),
+      );
     });
   }
 
@@ -245,7 +260,7 @@ export class PostgresRunStore implements RunStore {
     return this.run(async (pool) => {
       await pool.query({
         text: 'UPDATE runs SET open_from = greatest(open_from, $1) WHERE id = $2',
-        values: [ord, this.parts.runId],
+        values: [ord, this.runId],
       });
     });
   }

@@ -20,6 +20,7 @@ import { BY_CODE_POINT, RUN_COLUMNS, TASK_COLUMNS } from './queries.js';
 import { withRetry } from './retry.js';
 import { PostgresRunStore } from './run-store.js';
 import { type QueryResult, SyncBridge } from './sync-bridge.js';
+import { fromDb, runFromDb, taskFromDb, toDb } from './text.js';
 
 /** The `busyTimeout` Eventor option's default, as for file stores. */
 const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
@@ -148,31 +149,33 @@ export class PostgresStore implements Store {
     this.query({
       text: `INSERT INTO runs (id, name, mode, recovery, status, started_at, updated_at)
              VALUES ($1, $2, $3, 0, 'running', $4, $4)`,
-      values: [run.id, run.name, run.mode, run.now],
+      values: [toDb(run.id), toDb(run.name), run.mode, run.now],
     });
   }
 
   getRun(id: string): RunRow | undefined {
-    return this.rows<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`, [id])[0];
+    return runFromDb(this.rows<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`, [toDb(id)])[0]);
   }
 
   latestRun(name?: string): RunRow | undefined {
     const where = name === undefined ? '' : 'WHERE name = $1';
-    return this.rows<RunRow>(
-      `SELECT ${RUN_COLUMNS} FROM runs ${where} ORDER BY started_at DESC, id ${BY_CODE_POINT} DESC LIMIT 1`,
-      name === undefined ? [] : [name],
-    )[0];
+    return runFromDb(
+      this.rows<RunRow>(
+        `SELECT ${RUN_COLUMNS} FROM runs ${where} ORDER BY started_at DESC, id ${BY_CODE_POINT} DESC LIMIT 1`,
+        name === undefined ? [] : [toDb(name)],
+      )[0],
+    );
   }
 
   flowNames(): string[] {
     return this.rows<{ name: string }>(
       `SELECT DISTINCT name ${BY_CODE_POINT} AS name FROM runs ORDER BY 1`,
-    ).map((row) => row.name);
+    ).map((row) => fromDb(row.name));
   }
 
   updateRun(change: { id: string; fields: RunFields; now: number }): void {
     const { shape, ...fields } = change.fields;
-    const values: unknown[] = [change.id, change.now];
+    const values: unknown[] = [toDb(change.id), change.now];
     const sets = ['updated_at = $2'];
     for (const [key, value] of Object.entries(fields)) {
       if (value === undefined) continue;
@@ -221,24 +224,25 @@ export class PostgresStore implements Store {
     check?: (run: RunRow) => void;
   }): void {
     const { runId, holder, now } = claim;
+    const id = toDb(runId);
     // the row stays locked between the two calls: `check` sees the run as the lease is taken
     withFaultKill((inside) => {
       try {
         const [, read] = this.send(
           [
             { text: 'BEGIN' },
-            { text: `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1 FOR UPDATE`, values: [runId] },
+            { text: `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1 FOR UPDATE`, values: [id] },
           ],
           { safe: true },
         );
-        const run = read?.rows[0] as RunRow | undefined;
+        const run = runFromDb(read?.rows[0] as RunRow | undefined);
         if (!run) throw new StoreError(`Run "${runId}" is not in the store at "${this.location}".`);
         if (run.leaseToken && run.leaseToken !== holder.token && leaseHolderAlive(run, now, leasesHeldHere))
           throw new StoreError(leaseInUseMessage(run, this.location), { code: 'FLOW_STORE_IN_USE' });
         claim.check?.(run);
         this.query({
           text: `UPDATE runs SET lease_pid = $1, lease_host = $2, lease_token = $3, lease_expires_at = $4 WHERE id = $5`,
-          values: [process.pid, hostname(), holder.token, now + holder.ttlMs, runId],
+          values: [process.pid, hostname(), holder.token, now + holder.ttlMs, id],
         });
         inside();
         this.query({ text: 'COMMIT' });
@@ -271,7 +275,7 @@ export class PostgresStore implements Store {
         async () =>
           (await this.connections()).query({
             text: 'UPDATE runs SET lease_expires_at = $1 WHERE id = $2 AND lease_token = $3 AND lease_pid IS NOT NULL',
-            values: [now + holder.ttlMs, runId, holder.token],
+            values: [now + holder.ttlMs, toDb(runId), holder.token],
           }),
         windowMs,
       );
@@ -290,7 +294,7 @@ export class PostgresStore implements Store {
         [
           {
             text: 'UPDATE runs SET lease_pid = NULL, lease_host = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_token = $2',
-            values: [claim.runId, claim.holder.token],
+            values: [toDb(claim.runId), claim.holder.token],
           },
         ],
         { safe: true },
@@ -324,7 +328,7 @@ export class PostgresStore implements Store {
       text: `INSERT INTO triggers (run_id, recovery, sequence, event, ord, acted, created_at)
              SELECT $1, $2, $3, $4, coalesce((SELECT max(ord) FROM triggers WHERE run_id = $1), 0) + 1, 0, $5
              ON CONFLICT DO NOTHING`,
-      values: [t.runId, t.recovery, t.sequence, t.event, t.now],
+      values: [toDb(t.runId), t.recovery, toDb(t.sequence), toDb(t.event), t.now],
     };
     const [result] = withFaultKill((inside) => {
       if (FAULT_KILL === undefined) return this.query(insert);
@@ -345,7 +349,7 @@ export class PostgresStore implements Store {
   hasTriggers(run: { runId: string; recovery: number }): boolean {
     return (
       this.rows('SELECT 1 FROM triggers WHERE run_id = $1 AND recovery = $2 LIMIT 1', [
-        run.runId,
+        toDb(run.runId),
         run.recovery,
       ]).length > 0
     );
@@ -359,20 +363,20 @@ export class PostgresStore implements Store {
             AND recovery = $2 AND status NOT IN ('success', 'failure')) AS tasks,
          (SELECT count(*) FROM delays WHERE run_id = $1 AND recovery = $2 AND fired = 0) AS delays,
          (SELECT min(due_at) FROM delays WHERE run_id = $1 AND recovery = $2 AND fired = 0) AS "nextDue"`,
-      [run.runId, run.recovery],
+      [toDb(run.runId), run.recovery],
     );
     return counts as PendingCounts;
   }
 
   listTasks(runId: string, query: TaskQuery = {}): TaskRow[] {
-    const values: unknown[] = [runId];
+    const values: unknown[] = [toDb(runId)];
     const where = ['run_id = $1'];
     const filter = (column: string, value: unknown) => {
       values.push(value);
       where.push(`${column} = $${values.length}`);
     };
     if (query.status !== undefined) filter('status', query.status);
-    if (query.step !== undefined) filter('step', query.step);
+    if (query.step !== undefined) filter('step', toDb(query.step));
     if (query.recovery !== undefined) filter('recovery', query.recovery);
     let text = `SELECT ${TASK_COLUMNS} FROM tasks WHERE ${where.join(' AND ')} ORDER BY ord`;
     if (query.limit !== undefined) {
@@ -383,6 +387,6 @@ export class PostgresStore implements Store {
       values.push(query.offset);
       text += ` OFFSET $${values.length}`;
     }
-    return this.rows<TaskRow>(text, values);
+    return this.rows<TaskRow>(text, values).map(taskFromDb);
   }
 }
