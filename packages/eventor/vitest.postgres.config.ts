@@ -38,6 +38,9 @@ export const POSTGRES_BEHAVIOUR = [
   'test/reliability-many-processes.test.ts',
   'test/runners-orphans.test.ts',
   'test/reliability-hostile-definitions.test.ts',
+  'test/reliability-properties.test.ts',
+  'test/progress.test.ts',
+  'test/step-entry.test.ts',
 ];
 
 export default defineProject({

@@ -9,6 +9,7 @@ import {
   type RunStore,
   type TaskRow,
 } from '../types.js';
+import { commitQuery } from './commit-sql.js';
 import { TASK_COLUMNS } from './queries.js';
 import { withRetry } from './retry.js';
 import { fromDb, taskFromDb, toDb, toDbOrNull } from './text.js';
@@ -28,7 +29,7 @@ interface RunStoreParts {
  * One run's loop on PostgreSQL: one read (`load`, one statement), then one statement per pass
  * (`commit`), each first proving in the same statement that the lease is still its own. Its calls
  * run one after another in the order they were made, as a file store's do. A lost connection is
- * tried again for up to the lease's ttl: every statement here may run twice (see COMMIT_SQL).
+ * tried again for up to the lease's ttl: every statement here may run twice (see commit-sql.ts).
  */
 export class PostgresRunStore implements RunStore {
   private readonly parts: RunStoreParts;
@@ -168,21 +169,16 @@ export class PostgresRunStore implements RunStore {
       due_at: d.dueAt,
       fired: d.fired ? 1 : 0,
     }));
-    const values = [
-      runId,
-      holder.token,
-      changes.now + holder.ttlMs,
-      recovery,
-      changes.now,
-      JSON.stringify(inserted),
-      JSON.stringify(updated),
-      JSON.stringify(triggers),
-      JSON.stringify(changes.acted.map((t) => ({ event: toDb(t.event), sequence: toDb(t.sequence) }))),
-      JSON.stringify(delays),
-      JSON.stringify(changes.firedDelays.map((d) => ({ assoc: toDb(d.assoc), sequence: toDb(d.sequence) }))),
-    ];
+    const query = commitQuery([runId, holder.token, changes.now + holder.ttlMs, recovery, changes.now], {
+      newTasks: inserted,
+      changedTasks: updated,
+      newTriggers: triggers,
+      actedTriggers: changes.acted.map((t) => ({ event: toDb(t.event), sequence: toDb(t.sequence) })),
+      newDelays: delays,
+      firedDelays: changes.firedDelays.map((d) => ({ assoc: toDb(d.assoc), sequence: toDb(d.sequence) })),
+    });
     return this.run(async (pool) => {
-      const held = await withFaultKillAsync((inside) => this.fenced(pool, COMMIT_SQL, values, inside));
+      const held = await withFaultKillAsync((inside) => this.fenced(pool, query, inside));
       if (!held) throw this.parts.leaseLost();
       this.lastTriggerOrd = lastTriggerOrd;
     });
@@ -193,8 +189,7 @@ export class PostgresRunStore implements RunStore {
    * lease is another holder's. Under FLOW_FAULT_KILL (crash tests) it runs in a transaction of its
    * own, so that `inside` can kill the process after the statement and before the commit.
    */
-  private async fenced(pool: Pool, text: string, values: unknown[], inside: () => void): Promise<boolean> {
-    const query: QueryConfig = text === COMMIT_SQL ? { name: 'flow_commit', text, values } : { text, values };
+  private async fenced(pool: Pool, query: QueryConfig, inside: () => void): Promise<boolean> {
     if (FAULT_KILL === undefined) return ((await pool.query(query)).rows[0] as { held: number }).held === 1;
     const client = await pool.connect();
     try {
@@ -213,7 +208,11 @@ export class PostgresRunStore implements RunStore {
     const { holder } = this.parts;
     return this.run(async (pool) => {
       const held = await withFaultKillAsync((inside) =>
-        this.fenced(pool, SET_CHILD_SQL, [runId, holder.token, task.child, task.ord], inside),
+        this.fenced(
+          pool,
+          { text: SET_CHILD_SQL, values: [runId, holder.token, task.child, task.ord] },
+          inside,
+        ),
       );
       if (!held) throw this.parts.leaseLost();
     });
@@ -323,70 +322,3 @@ const LOAD_SQL = `SELECT
      FROM tasks WHERE run_id = $1 AND recovery = $2 AND status = 'failure') AS failed,
   (SELECT max(ord) FROM tasks WHERE run_id = $1) AS max_task_ord,
   (SELECT max(ord) FROM triggers WHERE run_id = $1) AS max_trigger_ord`;
-
-/**
- * One pass's changes in one statement, so one round trip and one transaction: `fence` renews the
- * lease and proves it is still this holder's, and every write happens only if it did. Its
- * sub-statements see the same snapshot, not each other's rows: each touches only rows committed
- * before (an update), or adds new ones (an insert), as the run loop's batches are made.
- * Rows are found by key, one index probe each, whatever the planner's statistics say (a join with
- * the JSON rows would let a fresh table's stale statistics scan the run's history on every
- * commit): a result taken from an earlier attempt by a scalar subquery, and an update written as
- * an insert of a row known to exist (the scalar subquery) that ON CONFLICT turns into the update.
- * It may run twice: a commit whose connection was lost before its answer came back is sent again
- * (retry.ts), and then finds its rows there if the first one committed: a new row is not inserted
- * again (ON CONFLICT DO NOTHING), an update writes the same values, a flag is set again.
- * $1 run, $2 lease token, $3 lease expiry, $4 recovery, $5 now, $6..$11 JSON of the rows.
- */
-const COMMIT_SQL = `WITH fence AS (
-  UPDATE runs SET lease_expires_at = $3 WHERE id = $1 AND lease_token = $2 AND lease_pid IS NOT NULL RETURNING 1
-), new_tasks AS (
-  INSERT INTO tasks (run_id, step, sequence, recovery, ord, status, attempts, result, result_v8, error, skipped,
-                     created_at, updated_at)
-  SELECT $1, t.step, t.sequence, $4, t.ord, t.status, t.attempts,
-         CASE WHEN t.result_from IS NOT NULL
-              THEN (SELECT s.result FROM tasks s WHERE s.run_id = $1 AND s.ord = t.result_from) END,
-         CASE WHEN t.result_from IS NULL THEN decode(t.result, 'base64')
-              ELSE (SELECT s.result_v8 FROM tasks s WHERE s.run_id = $1 AND s.ord = t.result_from) END,
-         t.error, t.skipped, $5, $5
-  FROM json_to_recordset($6::json) AS t(ord int, step text, sequence text, status text, attempts int,
-                                        result text, error text, skipped int, result_from int)
-  WHERE EXISTS (SELECT 1 FROM fence)
-  ON CONFLICT DO NOTHING
-), changed_tasks AS (
-  INSERT INTO tasks (run_id, step, sequence, recovery, ord, status, attempts, result_v8, error, created_at, updated_at)
-  SELECT $1, t.step, t.sequence, $4, t.ord, t.status, t.attempts, decode(t.result, 'base64'), t.error, $5, $5
-  FROM json_to_recordset($7::json) AS t(ord int, step text, sequence text, status text, attempts int,
-                                        result text, error text)
-  WHERE EXISTS (SELECT 1 FROM fence) AND (SELECT true FROM tasks x WHERE x.run_id = $1 AND x.ord = t.ord)
-  ON CONFLICT (run_id, ord) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
-    result_v8 = excluded.result_v8, error = excluded.error, updated_at = excluded.updated_at
-), new_triggers AS (
-  INSERT INTO triggers (run_id, recovery, sequence, event, ord, acted, created_at, source_step, source_sequence)
-  SELECT $1, $4, t.sequence, t.event, t.ord, t.acted, $5, t.source_step, t.source_sequence
-  FROM json_to_recordset($8::json) AS t(sequence text, event text, ord int, acted int,
-                                        source_step text, source_sequence text)
-  WHERE EXISTS (SELECT 1 FROM fence)
-  ON CONFLICT DO NOTHING
-), acted_triggers AS (
-  INSERT INTO triggers (run_id, recovery, sequence, event, ord, acted, created_at)
-  SELECT $1, $4, t.sequence, t.event, 0, 1, $5
-  FROM json_to_recordset($9::json) AS t(sequence text, event text)
-  WHERE EXISTS (SELECT 1 FROM fence) AND (SELECT true FROM triggers x WHERE x.run_id = $1 AND x.recovery = $4
-                                            AND x.sequence = t.sequence AND x.event = t.event)
-  ON CONFLICT (run_id, recovery, sequence, event) DO UPDATE SET acted = 1
-), new_delays AS (
-  INSERT INTO delays (run_id, recovery, assoc, sequence, due_at, fired, created_at)
-  SELECT $1, $4, t.assoc, t.sequence, t.due_at, t.fired, $5
-  FROM json_to_recordset($10::json) AS t(assoc text, sequence text, due_at bigint, fired int)
-  WHERE EXISTS (SELECT 1 FROM fence)
-  ON CONFLICT DO NOTHING
-), fired_delays AS (
-  INSERT INTO delays (run_id, recovery, assoc, sequence, due_at, fired, created_at)
-  SELECT $1, $4, t.assoc, t.sequence, 0, 1, $5
-  FROM json_to_recordset($11::json) AS t(assoc text, sequence text)
-  WHERE EXISTS (SELECT 1 FROM fence) AND (SELECT true FROM delays x WHERE x.run_id = $1 AND x.assoc = t.assoc
-                                            AND x.sequence = t.sequence AND x.recovery = $4)
-  ON CONFLICT (run_id, assoc, sequence, recovery) DO UPDATE SET fired = 1
-)
-SELECT count(*)::int AS held FROM fence`;

@@ -13,9 +13,10 @@ import type {
   TaskQuery,
   TaskRow,
 } from '../types.js';
-import { CONNECT_TIMEOUT_MS, type ConnectionSettings, clientConfig } from './connection.js';
+import { CONNECT_TIMEOUT_MS, type ConnectionSettings } from './connection.js';
 import { asStoreError, missingDriverError, openError } from './errors.js';
 import { applyMigrations, STORE_TABLES } from './migrate.js';
+import { givePool, takePool } from './pools.js';
 import { BY_CODE_POINT, RUN_COLUMNS, TASK_COLUMNS } from './queries.js';
 import { withRetry } from './retry.js';
 import { PostgresRunStore } from './run-store.js';
@@ -24,8 +25,6 @@ import { fromDb, runFromDb, taskFromDb, toDb } from './text.js';
 
 /** The `busyTimeout` Eventor option's default, as for file stores. */
 const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
-/** Connections of one store's pool: the run loop's commits, and lease renewals beside them. */
-const POOL_SIZE = 4;
 
 const RUN_FIELD_COLUMNS: Record<Exclude<keyof RunFields, 'shape'>, string> = {
   mode: 'mode',
@@ -97,7 +96,7 @@ export class PostgresStore implements Store {
     const pool = this.pool;
     this.pool = undefined;
     return pool?.then(
-      (p) => p.end(),
+      (p) => givePool(this.settings, p),
       () => {},
     );
   }
@@ -122,24 +121,11 @@ export class PostgresStore implements Store {
     return (this.send([{ text, values }], { safe: true })[0]?.rows ?? []) as T[];
   }
 
-  /** The pool of this thread, made on first use (pg is imported only then). */
+  /** The pool of this thread, taken on first use (pg is imported only then), handed back on close. */
   connections(): Promise<Pool> {
-    this.pool ??= import('pg').then(
-      ({ default: pg }) => {
-        const pool = new pg.Pool({
-          ...clientConfig(pg, this.settings),
-          max: POOL_SIZE,
-          // idle connections must not keep an ended program alive
-          allowExitOnIdle: true,
-        });
-        // a connection lost while idle: the pool drops it, and the next query fails or reconnects
-        pool.on('error', () => {});
-        return pool;
-      },
-      (error: unknown) => {
-        throw missingDriverError(this.location, error);
-      },
-    );
+    this.pool ??= takePool(this.settings).catch((error: unknown) => {
+      throw missingDriverError(this.location, error);
+    });
     return this.pool;
   }
 

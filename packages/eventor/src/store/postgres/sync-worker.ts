@@ -48,26 +48,60 @@ interface WorkerInput {
 /** One store's connection, and whether it is inside a transaction (between a BEGIN and its end). */
 interface Session {
   client: Client | undefined;
-  broken: boolean;
   inTransaction: boolean;
 }
 
 const { flag, port } = workerData as WorkerInput;
 const signal = new Int32Array(flag);
 const sessions = new Map<number, Session>();
+/** Connections that failed (lost while idle, or in a query): never used again. */
+const broken = new WeakSet<Client>();
+
+/**
+ * Connections of closed stores, by settings, for the next store of the same database and schema
+ * (a process that opens store after store connects once); closed after a while unused.
+ */
+const idle = new Map<string, Array<{ client: Client; timer: NodeJS.Timeout }>>();
+const IDLE_MS = 10_000;
+const IDLE_PER_SETTINGS = 4;
+
+function keep(client: Client, settings: ConnectionSettings): void {
+  const key = JSON.stringify(settings);
+  const list = idle.get(key) ?? [];
+  if (broken.has(client) || list.length >= IDLE_PER_SETTINGS) {
+    client.end().catch(() => {});
+    return;
+  }
+  const entry = {
+    client,
+    timer: setTimeout(() => {
+      list.splice(list.indexOf(entry), 1);
+      client.end().catch(() => {});
+    }, IDLE_MS),
+  };
+  list.push(entry);
+  idle.set(key, list);
+}
+
+function reuse(settings: ConnectionSettings): Client | undefined {
+  const list = idle.get(JSON.stringify(settings));
+  for (let entry = list?.pop(); entry !== undefined; entry = list?.pop()) {
+    clearTimeout(entry.timer);
+    if (!broken.has(entry.client)) return entry.client;
+    entry.client.end().catch(() => {});
+  }
+  return undefined;
+}
 
 async function connected(session: Session, settings: ConnectionSettings): Promise<Client> {
-  if (session.client !== undefined && !session.broken) return session.client;
-  const previous = session.client;
-  session.client = undefined;
-  session.broken = false;
-  previous?.end().catch(() => {});
+  if (session.client !== undefined && !broken.has(session.client)) return session.client;
+  session.client?.end().catch(() => {});
+  session.client = reuse(settings);
+  if (session.client !== undefined) return session.client;
   const { default: pg } = await import('pg');
   const next = new pg.Client(clientConfig(pg, settings));
   // a connection lost while idle (the server restarted): the next request connects again
-  next.on('error', () => {
-    session.broken = true;
-  });
+  next.on('error', () => broken.add(next));
   await next.connect();
   session.client = next;
   return next;
@@ -77,11 +111,14 @@ async function serve(request: SyncRequest): Promise<SyncResponse> {
   let session = sessions.get(request.session);
   if (request.close) {
     sessions.delete(request.session);
-    await session?.client?.end().catch(() => {});
+    if (session?.client !== undefined) {
+      if (session.inTransaction) await session.client.end().catch(() => {});
+      else keep(session.client, request.settings);
+    }
     return { id: request.id, ok: true, results: [] };
   }
   if (session === undefined) {
-    session = { client: undefined, broken: false, inTransaction: false };
+    session = { client: undefined, inTransaction: false };
     sessions.set(request.session, session);
   }
   const goesOn = session.inTransaction;
@@ -91,7 +128,7 @@ async function serve(request: SyncRequest): Promise<SyncResponse> {
     try {
       return { id: request.id, ok: true, results: await runQueries(session, request, attempt) };
     } catch (error) {
-      if (isConnectionError(error)) session.broken = true;
+      if (isConnectionError(error) && session.client !== undefined) broken.add(session.client);
       const again = isConnectionLoss(error) && !goesOn && (request.safe === true || !attempt.sent);
       if (again) session.inTransaction = false; // a transaction this request began went with its connection
       deadline ??= Date.now() + (request.retryMs ?? 0);
@@ -107,7 +144,7 @@ async function runQueries(
   request: SyncRequest,
   attempt: { sent: boolean },
 ): Promise<Array<{ rows: Record<string, unknown>[]; rowCount: number | null }>> {
-  if (session.inTransaction && session.broken) {
+  if (session.inTransaction && (session.client === undefined || broken.has(session.client))) {
     // a new connection must not run the rest of a transaction the old one lost: only its ROLLBACK
     if (request.queries[0]?.text === 'ROLLBACK') {
       session.inTransaction = false;
