@@ -10,14 +10,17 @@ import { type ConnectionSettings, clientConfig } from './connection.js';
 /** Connections of one store's pool: the run loop's commits, and lease renewals beside them. */
 const POOL_SIZE = 4;
 const IDLE_MS = 10_000;
-const KEPT_PER_SETTINGS = 4;
+/** Pools kept in all: a process that opens many stores (schemas) in turn keeps only the latest. */
+const KEPT = 4;
 
-const kept = new Map<string, Pool[]>();
+const kept: Array<{ key: string; pool: Pool }> = [];
 
 /** A pool for `settings`: one handed back before, or a new one (pg is imported only then). */
 export async function takePool(settings: ConnectionSettings): Promise<Pool> {
-  const reused = kept.get(JSON.stringify(settings))?.pop();
-  if (reused !== undefined) return reused;
+  const key = JSON.stringify(settings);
+  let index = kept.length - 1;
+  while (index >= 0 && kept[index]?.key !== key) index -= 1;
+  if (index >= 0) return (kept.splice(index, 1)[0] as { pool: Pool }).pool;
   const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     ...clientConfig(pg, settings),
@@ -31,11 +34,8 @@ export async function takePool(settings: ConnectionSettings): Promise<Pool> {
   return pool;
 }
 
-/** Hands a store's pool back for the next store of the same settings (beyond a few, it is ended). */
+/** Hands a store's pool back for the next store of the same settings; the oldest kept one is ended. */
 export async function givePool(settings: ConnectionSettings, pool: Pool): Promise<void> {
-  const key = JSON.stringify(settings);
-  const list = kept.get(key) ?? [];
-  if (list.length >= KEPT_PER_SETTINGS) return pool.end();
-  list.push(pool);
-  kept.set(key, list);
+  kept.push({ key: JSON.stringify(settings), pool });
+  if (kept.length > KEPT) await kept.shift()?.pool.end();
 }

@@ -58,34 +58,41 @@ const sessions = new Map<number, Session>();
 const broken = new WeakSet<Client>();
 
 /**
- * Connections of closed stores, by settings, for the next store of the same database and schema
- * (a process that opens store after store connects once); closed after a while unused.
+ * Connections of closed stores, for the next store of the same database and schema (a process that
+ * opens store after store connects once): the latest few, each closed after a while unused.
  */
-const idle = new Map<string, Array<{ client: Client; timer: NodeJS.Timeout }>>();
+const idle: Array<{ key: string; client: Client; timer: NodeJS.Timeout }> = [];
 const IDLE_MS = 10_000;
-const IDLE_PER_SETTINGS = 4;
+const IDLE_KEPT = 4;
+
+function drop(entry: { client: Client; timer: NodeJS.Timeout }): void {
+  clearTimeout(entry.timer);
+  entry.client.end().catch(() => {});
+}
 
 function keep(client: Client, settings: ConnectionSettings): void {
-  const key = JSON.stringify(settings);
-  const list = idle.get(key) ?? [];
-  if (broken.has(client) || list.length >= IDLE_PER_SETTINGS) {
+  if (broken.has(client)) {
     client.end().catch(() => {});
     return;
   }
   const entry = {
+    key: JSON.stringify(settings),
     client,
     timer: setTimeout(() => {
-      list.splice(list.indexOf(entry), 1);
-      client.end().catch(() => {});
+      const index = idle.indexOf(entry);
+      if (index >= 0) drop(idle.splice(index, 1)[0] as typeof entry);
     }, IDLE_MS),
   };
-  list.push(entry);
-  idle.set(key, list);
+  idle.push(entry);
+  if (idle.length > IDLE_KEPT) drop(idle.shift() as typeof entry);
 }
 
 function reuse(settings: ConnectionSettings): Client | undefined {
-  const list = idle.get(JSON.stringify(settings));
-  for (let entry = list?.pop(); entry !== undefined; entry = list?.pop()) {
+  const key = JSON.stringify(settings);
+  for (let index = idle.length - 1; index >= 0; index -= 1) {
+    const entry = idle[index];
+    if (entry?.key !== key) continue;
+    idle.splice(index, 1);
     clearTimeout(entry.timer);
     if (!broken.has(entry.client)) return entry.client;
     entry.client.end().catch(() => {});
