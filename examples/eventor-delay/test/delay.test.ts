@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,17 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * A store for one test: a file in a temp folder, or, when FLOW_TEST_STORE_URL names a PostgreSQL
+ * database (this example's postgres test project), a Postgres schema of its own there.
+ */
 function tempStore(): string {
+  const database = process.env.FLOW_TEST_STORE_URL;
+  if (database) {
+    const url = new URL(database);
+    url.searchParams.set('schema', `example_${randomBytes(6).toString('hex')}`);
+    return url.toString();
+  }
   const dir = mkdtempSync(join(tmpdir(), 'eventor-delay-test-'));
   dirs.push(dir);
   return join(dir, 'delay.run.db');

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,13 +14,27 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
 });
 
-/** The flow on a store in a fresh temp folder, on a TestClock at START; closed after the test. */
-function setup(mailer: Mailer) {
+/**
+ * A store for one test: a file in a temp folder, or, when FLOW_TEST_STORE_URL names a PostgreSQL
+ * database (this example's postgres test project), a Postgres schema of its own there.
+ */
+function tempStore(): string {
+  const database = process.env.FLOW_TEST_STORE_URL;
+  if (database) {
+    const url = new URL(database);
+    url.searchParams.set('schema', `example_${randomBytes(6).toString('hex')}`);
+    return url.toString();
+  }
   const dir = mkdtempSync(join(tmpdir(), 'eventor-testclock-test-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'onboarding.run.db');
+}
+
+/** The flow on a fresh store, on a TestClock at START; closed after the test. */
+function setup(mailer: Mailer) {
   const clock = new TestClock({ start: START });
   const flow = buildOnboardingFlow({
-    store: join(dir, 'onboarding.run.db'),
+    store: tempStore(),
     clock,
     mailer,
     logLevel: 'silent',

@@ -52,10 +52,15 @@ async function runEtlOnce(store: string, work: string, runMode: RunMode): Promis
   }
 }
 
-/** Runs the flow with client-2 down once (C2 fails), then recovers: only C2 runs again. */
-export async function runEtl(dir = mkdtempSync(join(tmpdir(), 'sequent-etl-'))) {
+/**
+ * Runs the flow with client-2 down once (C2 fails), then recovers: only C2 runs again. Its files go
+ * in `dir`, its state in `store` (a file there, unless another store is given).
+ */
+export async function runEtl(
+  dir = mkdtempSync(join(tmpdir(), 'sequent-etl-')),
+  store = join(dir, 'etl.run.db'),
+) {
   const work = join(dir, 'work');
-  const store = join(dir, 'etl.run.db');
   mkdirSync(work, { recursive: true });
   writeFileSync(join(work, 'fail-once-client-2'), '');
   const first = await runEtlOnce(store, work, RunMode.restart);

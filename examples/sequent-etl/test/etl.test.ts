@@ -1,11 +1,24 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runEtl } from '../src/main.js';
 
+/**
+ * The store of a test run: the example's own temp file, or, when FLOW_TEST_STORE_URL names a
+ * PostgreSQL database (this example's postgres test project), a Postgres schema of its own there.
+ */
+function testStore(): string | undefined {
+  const database = process.env.FLOW_TEST_STORE_URL;
+  if (!database) return undefined;
+  const url = new URL(database);
+  url.searchParams.set('schema', `example_${randomBytes(6).toString('hex')}`);
+  return url.toString();
+}
+
 describe('sequent ETL example', () => {
   it('extracts concurrently, fails C2 once, and the recovery runs only C2', async () => {
-    const { first, second, journal, delivered, work } = await runEtl();
+    const { first, second, journal, delivered, work } = await runEtl(undefined, testStore());
 
     expect(first.result).toMatchObject({ ok: false, status: 'failure', recovery: 0 });
     const firstStatus = Object.fromEntries(first.tasks.map((task) => [task.step, task.status]));

@@ -1,56 +1,8 @@
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { type Eventor, type EventorOptions, ResourcePool, type StepOptions } from '../src/index.js';
-import { assertBuilt, eventorOk } from './fixtures-cli/cli.js';
-import { type Sandbox, sandbox } from './helpers/sandbox.js';
-
-interface Variant {
-  /** s2's arg: negative fails */
-  param?: number;
-  withS3?: boolean;
-  withS4?: boolean;
-  /** delay of the assoc next -> s2 */
-  delay?: number;
-  /** extra options of s1 */
-  s1?: StepOptions;
-  /** expression of the event `both` */
-  orExpr?: boolean;
-}
-
-/** go -> s1; s1 success fires next; next -> s2 (maybe delayed); both (s1 and s2 done) -> s3 / s4. */
-function build(box: Sandbox, options: EventorOptions, v: Variant = {}): Eventor {
-  const ev = box.eventor({ name: 'changing', ...options });
-  const go = ev.addEvent('go');
-  const next = ev.addEvent('next');
-  const s2Done = ev.addEvent('s2_done');
-  const both = ev.addEvent('both', { expr: v.orExpr ? [next] : [next, s2Done] });
-  ev.addAssoc(go, ev.addStep('s1', { func: () => 1, triggers: { success: next }, ...v.s1 } as StepOptions));
-  ev.addAssoc(
-    next,
-    ev.addStep('s2', {
-      func: function root(x: number) {
-        if (x < 0) throw new RangeError('negative');
-        return Math.sqrt(x);
-      },
-      args: [v.param ?? -1],
-      triggers: { success: s2Done },
-    }),
-    v.delay === undefined ? {} : { delay: v.delay },
-  );
-  const finals = [];
-  if (v.withS3 ?? true) finals.push(ev.addStep('s3', { func: () => 3 }));
-  if (v.withS4) finals.push(ev.addStep('s4', { command: ['node', '-e', '0'] }));
-  if (finals.length > 0) ev.addAssoc(both, finals);
-  ev.triggerEvent(go, 1);
-  return ev;
-}
-
-function changeWarnings(box: Sandbox): string[] {
-  return box.logger
-    .at('warn')
-    .map((r) => r.msg ?? '')
-    .filter((msg) => msg.includes('definition changed'));
-}
+import { type EventorOptions, ResourcePool } from '../src/index.js';
+import { build, changeWarnings } from './fixtures/changing-flow.js';
+import { storeSql } from './helpers/raw-store.js';
+import { sandbox } from './helpers/sandbox.js';
 
 describe('recover or continue with a changed definition', () => {
   it('logs one warning naming every added, removed and changed step, event and assoc', async () => {
@@ -183,13 +135,11 @@ describe('recover or continue with a changed definition', () => {
     await first.run();
     first.close();
     // a shape as version 1 stored it: no version, no func, args, recovery, releases or config
-    const db = new Database(box.store);
-    const row = db.prepare('SELECT shape FROM run_shapes').get() as { shape: string };
-    const shape = JSON.parse(row.shape) as { version?: number; steps: Array<Record<string, unknown>> };
+    const [row] = await storeSql<{ shape: string }>(box.store, 'SELECT shape FROM run_shapes');
+    const shape = JSON.parse(row?.shape ?? '') as { version?: number; steps: Array<Record<string, unknown>> };
     delete shape.version;
     for (const step of shape.steps) for (const key of ['func', 'args', 'command']) delete step[key];
-    db.prepare('UPDATE run_shapes SET shape = ?').run(JSON.stringify(shape));
-    db.close();
+    await storeSql(box.store, 'UPDATE run_shapes SET shape = ?', JSON.stringify(shape));
 
     const again = build(box, { runMode: 'recover' }, { param: 4 });
     await again.run();
@@ -211,53 +161,5 @@ describe('recover or continue with a changed definition', () => {
     expect(changeWarnings(box)).toEqual([
       expect.stringMatching(/added step "s6"; added event "later"; added assoc "later -> s6"\./),
     ]);
-  });
-});
-
-describe('eventor show with a changed definition', () => {
-  it('prints what changed each time the run was taken up with a changed definition', async () => {
-    assertBuilt();
-    const box = sandbox('changes');
-    const first = build(box, {});
-    await first.run();
-    first.close();
-    const second = build(box, { runMode: 'recover' }, { param: -4, withS3: false, withS4: true });
-    await second.run();
-    second.close();
-    const third = build(box, { runMode: 'recover' }, { param: 4, withS4: true, delay: 5 });
-    await third.run();
-    third.close();
-
-    const out = eventorOk('show', box.store);
-    const lines = out.split('\n');
-    const at = (n: number) =>
-      lines.findIndex((line) => line.startsWith(`Definition changed in recovery ${n} (`));
-    expect(at(1)).toBeGreaterThan(0);
-    expect(at(2)).toBeGreaterThan(at(1));
-    expect(lines.slice(at(1) + 1, at(2))).toEqual([
-      '  changed step "s2" (args)',
-      '  added step "s4"',
-      '  removed step "s3"',
-      '  changed assoc "both -> s4" (targets were s3)',
-    ]);
-    expect(lines.slice(at(2) + 1, at(2) + 5)).toEqual([
-      '  changed step "s2" (args)',
-      '  added step "s3"',
-      '  changed assoc "next -> s2" (delay 0 ms -> 5 ms)',
-      '  changed assoc "both -> s3, s4" (targets were s4)',
-    ]);
-    expect(out).toMatch(/STEP\s+SEQUENCE/);
-  });
-
-  it('prints no such section for a run whose definition never changed', async () => {
-    assertBuilt();
-    const box = sandbox('changes');
-    const first = build(box, {});
-    await first.run();
-    first.close();
-    const again = build(box, { runMode: 'recover' });
-    await again.run();
-    again.close();
-    expect(eventorOk('show', box.store)).not.toContain('Definition changed');
   });
 });

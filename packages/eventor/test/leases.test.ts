@@ -2,25 +2,16 @@
 // another process may take the run over; the old holder then writes nothing (every commit checks the
 // lease token in its transaction) and ends with StoreError FLOW_LEASE_LOST.
 
-import Database from 'better-sqlite3';
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import * as lib from '../src/index.js';
 import { currentStep, FlowConfigError, StoreError } from '../src/index.js';
 import { buildHoldFlow } from './fixtures-core/flows.mjs';
-import { FlowChild } from './helpers/child.js';
+import { type ChildMessage, FlowChild } from './helpers/child.js';
+import { storeSql } from './helpers/raw-store.js';
 import { deferred, sandbox } from './helpers/sandbox.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Rows of `sql` read from the store file with a connection of its own. */
-function readRaw<T>(store: string, sql: string, ...params: unknown[]): T[] {
-  const db = new Database(store, { readonly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
 
 describe('leases', () => {
   it('ends the run with FLOW_LEASE_LOST, writing nothing more, when another holder took its lease mid-run', async () => {
@@ -31,13 +22,13 @@ describe('leases', () => {
     ev.addAssoc(
       go,
       ev.addStep('steal', {
-        func: () => {
+        func: async () => {
           // what a process that took the run over after a pause leaves in the row
-          const db = new Database(box.store);
-          db.prepare("UPDATE runs SET lease_token = 'thief', lease_pid = 1 WHERE id = ?").run(
+          await storeSql(
+            box.store,
+            "UPDATE runs SET lease_token = 'thief', lease_pid = 1 WHERE id = ?",
             currentStep().runId,
           );
-          db.close();
           return 'done';
         },
         triggers: { success: [after] },
@@ -58,12 +49,10 @@ describe('leases', () => {
     expect((error as Error).message).toContain('leaseTtl');
     expect(ranAfter).toBe(false);
     // the step's success was not committed: the row is as the pass before left it
-    expect(readRaw<{ step: string; status: string }>(box.store, 'SELECT step, status FROM tasks')).toEqual([
+    expect(await storeSql(box.store, 'SELECT step, status FROM tasks')).toEqual([
       { step: 'steal', status: 'active' },
     ]);
-    expect(readRaw<{ lease_token: string }>(box.store, 'SELECT lease_token FROM runs')).toEqual([
-      { lease_token: 'thief' },
-    ]);
+    expect(await storeSql(box.store, 'SELECT lease_token FROM runs')).toEqual([{ lease_token: 'thief' }]);
   });
 
   it('renews the lease while a step runs longer than leaseTtl, so the run cannot be taken over', async () => {
@@ -109,17 +98,37 @@ describe('leases', () => {
     expect((await child.exited).code).toBe(0);
     // the old holder's step never got its success written, and the run keeps the taker's outcome
     expect(
-      readRaw<{ recovery: number; status: string }>(
-        box.store,
-        "SELECT recovery, status FROM tasks WHERE step = 'hold' ORDER BY recovery",
-      ),
+      await storeSql(box.store, "SELECT recovery, status FROM tasks WHERE step = 'hold' ORDER BY recovery"),
     ).toEqual([
       { recovery: 0, status: 'active' },
       { recovery: 1, status: 'success' },
     ]);
-    expect(
-      readRaw<{ status: string; recovery: number }>(box.store, 'SELECT status, recovery FROM runs'),
-    ).toEqual([{ status: 'success', recovery: 1 }]);
+    expect(await storeSql(box.store, 'SELECT status, recovery FROM runs')).toEqual([
+      { status: 'success', recovery: 1 },
+    ]);
+  });
+
+  it('lets one of two processes started at once on a run drive it; the other gets StoreError naming the holder', async () => {
+    const box = sandbox();
+    for (let round = 0; round < 3; round++) {
+      const runId = `contested-${round}`;
+      // the run exists and nobody holds it: both processes continue it
+      buildHoldFlow(lib, { store: box.store, runId }).close();
+      const children = [0, 1].map(() => new FlowChild(['hold', box.store, runId, '-', 'continue']));
+      // the holder says it holds; the other one says it is done, refused
+      const first = await Promise.all(children.map((child) => child.next(['holding', 'done'], 20_000)));
+      expect(first.map((message) => message.type).sort()).toEqual(['done', 'holding']);
+      const holder = children[first.findIndex((message) => message.type === 'holding')] as FlowChild;
+      const refused = first.find((message) => message.type === 'done') as ChildMessage;
+      expect(refused.error).toMatchObject({ name: 'StoreError', code: 'FLOW_STORE_IN_USE' });
+      expect((refused.error as { message: string }).message).toContain(`pid ${holder.pid} on ${hostname()}`);
+      holder.send({ type: 'release' });
+      expect((await holder.next('done')).result).toMatchObject({ ok: true, status: 'success' });
+      for (const child of children) expect((await child.exited).code).toBe(0);
+      expect(await storeSql(box.store, 'SELECT status, attempts FROM tasks WHERE run_id = ?', runId)).toEqual(
+        [{ status: 'success', attempts: 1 }],
+      );
+    }
   });
 
   it.each([

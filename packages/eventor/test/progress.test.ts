@@ -1,12 +1,19 @@
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import * as lib from '../src/index.js';
 import { createProgressView } from '../src/progress/index.js';
 import { assertBuilt, tempDir } from './fixtures-cli/cli.js';
 import { buildProgress } from './fixtures-cli/flows.mjs';
+import { freshStore } from './helpers/test-store.mjs';
+
+/** A store of the test's own (a file in a temp folder, or a Postgres schema: test-store.mjs). */
+function tempStore(name: string): string {
+  const { store, drop } = freshStore(tempDir(), name);
+  onTestFinished(drop);
+  return store;
+}
 
 const CHILD = fileURLToPath(new URL('./fixtures-cli/progress-run.mjs', import.meta.url));
 const ESC = '\u001b';
@@ -37,7 +44,7 @@ function framesOf(output: string): Array<{ lines: string[]; raw: string; undoneB
 
 describe('run({ progress: true }) on a terminal', () => {
   it('draws a tree of steps in place under a pseudo-terminal, ending with the final counts', () => {
-    const store = join(tempDir(), 'progress.run.db');
+    const store = tempStore('progress.run.db');
     // util-linux script gives the child a pseudo-terminal: stderr.isTTY is true there
     const result = spawnSync(
       'script',
@@ -94,7 +101,7 @@ describe('run({ progress: true }) on a terminal', () => {
 
 describe('run({ progress: true }) elsewhere', () => {
   it('prints one plain line per finished task and a summary when stderr is not a terminal', () => {
-    const store = join(tempDir(), 'progress.run.db');
+    const store = tempStore('progress.run.db');
     const result = spawnSync(process.execPath, [CHILD, store, '40'], { encoding: 'utf8', timeout: 30_000 });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).not.toContain(ESC);
@@ -123,7 +130,7 @@ describe('run({ progress: true }) elsewhere', () => {
     });
     const seen: string[] = [];
     try {
-      const ev = buildProgress(lib, { store: join(tempDir(), 'observed.run.db'), ms: 20 });
+      const ev = buildProgress(lib, { store: tempStore('observed.run.db'), ms: 20 });
       const result = await ev.run({
         progress: true,
         observer: {
@@ -302,7 +309,7 @@ describe('createProgressView', () => {
     expect(() => createProgressView({ groups: [{ name: 'a', hides: 'a#b' }] as never })).toThrow(
       /run\(\{ progress: \{ groups \} \}\): group "a": hides must be an array of step names/,
     );
-    const ev = new lib.Eventor({ store: join(tempDir(), 'groups.run.db'), logLevel: 'silent' });
+    const ev = new lib.Eventor({ store: tempStore('groups.run.db'), logLevel: 'silent' });
     try {
       ev.triggerEvent(ev.addEvent('go'), '1');
       await expect(ev.run({ progress: { groups: [{ label: 'x' }] as never } })).rejects.toThrow(

@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
@@ -18,12 +16,16 @@ import {
 } from './fixtures-reliability/harness.mjs';
 import {
   checkInvariants,
+  dropStore,
   type Kill,
   readExecutions,
   readStore,
   runChild,
+  scenarioStore,
+  storeDigest,
 } from './fixtures-reliability/kit.mjs';
 import { assertDistIsCurrent } from './helpers/child.js';
+import { storeSql } from './helpers/raw-store.js';
 
 /** Seeds the normal test run checks; `pnpm test:crash --runs N` runs many more. */
 const CI_SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
@@ -88,17 +90,11 @@ async function waitFor(condition: () => boolean, ms: number): Promise<boolean> {
   return condition();
 }
 
-/** The bytes of the store file and its WAL: what a writer would change. */
-function storeDigest(store: string): string {
-  const hash = createHash('sha256');
-  for (const file of [store, `${store}-wal`]) hash.update(existsSync(file) ? readFileSync(file) : 'none');
-  return hash.digest('hex');
-}
-
 /** Starts `spec` in a child and kills it once `step` has been called (its call is recorded). */
 async function killWhileRunning(context: TestContext, spec: FlowSpec, step: string) {
   const dir = tempDir(context);
-  const store = join(dir, 'flow.run.db');
+  const store = scenarioStore(dir);
+  context.onTestFinished(() => dropStore(store));
   const specPath = join(dir, 'spec.json');
   const log = join(dir, EXECUTIONS);
   writeFileSync(specPath, JSON.stringify(spec));
@@ -106,7 +102,7 @@ async function killWhileRunning(context: TestContext, spec: FlowSpec, step: stri
   const child = await runChild(CHILD_SCRIPT, [specPath, store, dir, 'restart'], {
     killWhen: () => called() !== undefined,
   });
-  const digest = storeDigest(store);
+  const digest = await storeDigest(store);
   return { dir, store, log, child, call: called(), digest };
 }
 
@@ -123,7 +119,13 @@ async function recoverHere(spec: FlowSpec, dir: string, store: string) {
       executions,
       finalRecovery: result.recovery,
     });
-    return { result, tasks, executions, failures, integrity: readStore(store, spec.runId)?.integrity };
+    return {
+      result,
+      tasks,
+      executions,
+      failures,
+      integrity: (await readStore(store, spec.runId))?.integrity,
+    };
   } finally {
     ev.close();
   }
@@ -376,7 +378,7 @@ describe.concurrent('worker, process and command steps killed with their engine'
     expect(orphan).not.toBe(killed.child.pid);
     // its IPC channel closes with the engine: the step's signal aborts and the child exits within ~1 s
     expect(await waitFor(() => !pidAlive(orphan), 5_000)).toBe(true);
-    expect(storeDigest(killed.store)).toBe(killed.digest);
+    expect(await storeDigest(killed.store)).toBe(killed.digest);
     const { result, tasks, failures, integrity } = await recoverHere(spec, killed.dir, killed.store);
     expect(failures).toEqual([]);
     expect(integrity).toBe('ok');
@@ -403,8 +405,8 @@ describe.concurrent('worker, process and command steps killed with their engine'
     // a silent command does not notice that its engine is gone: nothing stops it (SIGKILL runs no exit hook)
     const ended = await waitFor(() => !pidAlive(orphan), 8_000);
     expect(ended).toBe(true);
-    expect(storeDigest(killed.store)).toBe(killed.digest);
-    const rows = readStore(killed.store, spec.runId);
+    expect(await storeDigest(killed.store)).toBe(killed.digest);
+    const rows = await readStore(killed.store, spec.runId);
     expect(rows?.integrity).toBe('ok');
     // its exit was never recorded: the task stays as the killed engine left it
     expect(rows?.tasks.filter((t) => t.step === 'c').map((t) => t.status)).toEqual(['active']);
@@ -430,7 +432,7 @@ describe.concurrent('worker, process and command steps killed with their engine'
     const orphan = killed.call?.pid as number;
     expect(await waitFor(() => !pidAlive(orphan), 3_000)).toBe(true);
     expect(existsSync(doneFile)).toBe(false);
-    expect(storeDigest(killed.store)).toBe(killed.digest);
+    expect(await storeDigest(killed.store)).toBe(killed.digest);
   }, 30_000);
 });
 
@@ -475,11 +477,12 @@ describe.concurrent('limits of recovery after a kill', () => {
     ]);
     const killed = await killWhileRunning(context, spec, 's2');
     expect(killed.child.killed).toBe(true);
-    // what the row would say had the killed engine run on another machine sharing the file
-    const Database = createRequire(import.meta.url)('better-sqlite3');
-    const db = new Database(killed.store);
-    db.prepare("UPDATE runs SET lease_host = 'another-host.example' WHERE id = ?").run(spec.runId);
-    db.close();
+    // what the row would say had the killed engine run on another machine sharing the store
+    await storeSql(
+      killed.store,
+      "UPDATE runs SET lease_host = 'another-host.example' WHERE id = ?",
+      spec.runId,
+    );
     const ev = new lib.Eventor({
       name: 'reliability',
       store: killed.store,

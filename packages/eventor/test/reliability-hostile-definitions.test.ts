@@ -2,7 +2,6 @@
 // characters, look-alike numbers and huge lengths (fuzzed with fast-check); huge and cyclic args for
 // every construct; results that cannot be stored and thrown values that fight back. Each must either
 // work exactly or end in a typed error naming the cause, with the engine and the store left healthy.
-import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -16,19 +15,11 @@ import {
   type StepOptions,
   type TaskRecord,
 } from '../src/index.js';
+import { storeIntegrity } from './helpers/raw-store.js';
 import { type Sandbox, sandbox, sleep } from './helpers/sandbox.js';
 
 const RUNS = Number(process.env.FLOW_FUZZ_RUNS ?? 25);
 const STEPS_MODULE = new URL('./fixtures-hostile/steps.mjs', import.meta.url);
-
-function integrityOf(store: string): string {
-  const db = new Database(store, { readonly: true, fileMustExist: true });
-  try {
-    return db.pragma('integrity_check', { simple: true }) as string;
-  } finally {
-    db.close();
-  }
-}
 
 const NASTY = [
   "'; DROP TABLE tasks; --",
@@ -129,7 +120,7 @@ async function roundTrip(
     [step, expected, 'success', { arg: step, name: step, sequence: expected }],
     [`${step}\u2192second`, expected, 'success', expected],
   ]);
-  expect(integrityOf(store)).toBe('ok');
+  expect(await storeIntegrity(store)).toBe('ok');
 }
 
 describe('hostile names and sequences', () => {
@@ -138,7 +129,7 @@ describe('hostile names and sequences', () => {
     let n = 0;
     await fc.assert(
       fc.asyncProperty(wellFormedName, wellFormedName, sequenceOf(wellFormedName), (event, step, sequence) =>
-        roundTrip(box, box.path(`names-${n++}.db`), event, step, sequence),
+        roundTrip(box, box.anotherStore(`names-${n++}.db`), event, step, sequence),
       ),
       { numRuns: RUNS },
     );
@@ -153,7 +144,7 @@ describe('hostile names and sequences', () => {
     await fc.assert(
       fc.asyncProperty(anyText, anyText, sequenceOf(anyText), async (event, step, sequence) => {
         try {
-          await roundTrip(box, box.path(`utf16-${n++}.db`), event, step, sequence);
+          await roundTrip(box, box.anotherStore(`utf16-${n++}.db`), event, step, sequence);
         } catch (error) {
           if (error instanceof FlowDefinitionError) return;
           throw error;
@@ -276,7 +267,7 @@ describe('hostile task queries', () => {
     ['an empty array limit', { limit: [] }],
     ['an object limit', { limit: { a: 1 } }],
     ['a step that is not text', { step: { name: 's' } }],
-  ])('refuses tasks(%s) with a FlowConfigError naming the option', (_, query) => {
+  ])('refuses tasks(%s) with a FlowConfigError naming the option', async (_, query) => {
     const box = sandbox('hostile');
     const ev = box.eventor();
     ev.addEvent('go');
@@ -287,7 +278,7 @@ describe('hostile task queries', () => {
       thrown = error;
     }
     expect(thrown).toBeInstanceOf(FlowConfigError);
-    expect(integrityOf(box.store)).toBe('ok');
+    expect(await storeIntegrity(box.store)).toBe('ok');
   });
 });
 
@@ -316,7 +307,7 @@ async function expectTypedFailure(box: Sandbox, hostile: StepOptions, cause: Reg
   expect(task.error?.message).toMatch(cause);
   expect(taskOf(ev, 'sibling')).toMatchObject({ status: 'success', result: 'fine' });
   ev.close();
-  expect(integrityOf(box.store)).toBe('ok');
+  expect(await storeIntegrity(box.store)).toBe('ok');
   // the engine and store stay usable: recover with the step mended skips the sibling, runs the rest
   const mended = withSibling(box, { func: () => 'mended' }, { runMode: 'recover' });
   expect(await mended.run()).toMatchObject({ ok: true, status: 'success', recovery: 1 });
@@ -359,7 +350,7 @@ describe('hostile args', () => {
     expect(await ev.run()).toMatchObject({ ok: true, status: 'success' });
     expect((taskOf(ev, 'hostile').result as string).length).toBe(8 * 2 ** 20);
     ev.close();
-    expect(integrityOf(box.store)).toBe('ok');
+    expect(await storeIntegrity(box.store)).toBe('ok');
   });
 
   it('gives cyclic args to inline steps as they are, and across to worker and process steps with the cycle kept', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { and, currentStep, Eventor, type EventRef, type ExprItem, or } from '../src/index.js';
+import { freshStore } from './helpers/test-store.mjs';
 
 // ---- expressions --------------------------------------------------------------------------------
 
@@ -275,7 +276,7 @@ async function runRounds(
   }) => void,
 ): Promise<Set<TaskKey>> {
   const dir = mkdtempSync(join(tmpdir(), 'flow-dag-property-'));
-  const store = join(dir, 'flow.run.db');
+  const { store, drop } = freshStore(dir);
   const succeededBefore = new Set<TaskKey>();
   try {
     const all = [...rounds.map((round) => new Set(round)), new Set<TaskKey>()];
@@ -297,6 +298,7 @@ async function runRounds(
     return succeededBefore;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    await drop();
   }
 }
 

@@ -1,12 +1,12 @@
 import { fork, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import * as lib from '../src/index.js';
 import { pidAlive, waitFor } from './fixtures/harness.js';
 import { buildOrphanFlow } from './fixtures/orphan-flow.mjs';
 import { assertDistIsCurrent } from './helpers/child.js';
+import { storeSql } from './helpers/raw-store.js';
 import { type Sandbox, sandbox, sleep } from './helpers/sandbox.js';
 
 const ORPHAN_FLOW = fileURLToPath(new URL('./fixtures/orphan-flow.mjs', import.meta.url));
@@ -128,27 +128,26 @@ describe('orphaned children of a killed engine', () => {
     const stranger = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
     const strangerPid = stranger.pid as number;
     onTestFinished(() => killQuietly(strangerPid));
-    const db = new Database(box.store);
-    const row = db.prepare("SELECT ord, child FROM tasks WHERE step = 'work'").get() as {
-      ord: number;
-      child: string;
-    };
-    const recorded = JSON.parse(row.child) as { pid: number; start?: string };
-    expect(recorded.pid).toBe(leader);
-    db.prepare('UPDATE tasks SET child = ? WHERE ord = ?').run(
-      JSON.stringify({ ...recorded, pid: strangerPid }),
-      row.ord,
+    const [row] = await storeSql<{ ord: number; child: string }>(
+      box.store,
+      "SELECT ord, child FROM tasks WHERE step = 'work'",
     );
-    db.close();
+    const recorded = JSON.parse(row?.child ?? '') as { pid: number; start?: string };
+    expect(recorded.pid).toBe(leader);
+    await storeSql(
+      box.store,
+      'UPDATE tasks SET child = ? WHERE ord = ?',
+      JSON.stringify({ ...recorded, pid: strangerPid }),
+      row?.ord,
+    );
 
     const { result } = await rerun(box, 'command', 'recover', []);
     expect(result).toMatchObject({ ok: true, status: 'success', recovery: 1 });
     expect(pidAlive(strangerPid)).toBe(true);
     expect(box.logger.at('warn').filter((r) => r.fields.pid === strangerPid)).toEqual([]);
-    const check = new Database(box.store, { readonly: true });
-    const left = check.prepare('SELECT count(*) FROM tasks WHERE child IS NOT NULL').pluck().get();
-    check.close();
-    expect(left).toBe(0);
+    expect(await storeSql(box.store, 'SELECT count(*) AS n FROM tasks WHERE child IS NOT NULL')).toEqual([
+      { n: 0 },
+    ]);
   });
 });
 

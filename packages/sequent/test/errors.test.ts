@@ -26,7 +26,7 @@ describe('SequentError for invalid requires', () => {
   it('rejects a step of another flow, naming it', () => {
     const box = sandbox();
     const one = box.flow();
-    const other = box.flow({ name: 'other', store: box.path('other.run.db') });
+    const other = box.flow({ name: 'other', store: box.anotherStore('other.run.db') });
     const foreign = other.addStep('foreign');
     const error = sequentError(() => one.addStep('mine', { requires: [[foreign, StepStatus.success]] }));
     expect(error).toMatchObject({ code: 'SEQUENT_REQUIRES', kind: 'requires', steps: ['foreign'] });
@@ -188,7 +188,7 @@ describe('SequentError for bad steps', () => {
       /compiled by its first run\(\)/,
     );
 
-    const other = box.flow({ name: 'other', store: box.path('other.run.db') });
+    const other = box.flow({ name: 'other', store: box.anotherStore('other.run.db') });
     const c = other.addStep('c');
     c.addStep('bad', { func: () => 1, config: { nonsense: true } as never });
     await expect(other.run()).rejects.toThrow(/Step "c_bad": unknown config option "nonsense"/);

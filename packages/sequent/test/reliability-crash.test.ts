@@ -5,9 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   checkInvariants,
+  dropStore,
   readExecutions,
   readStore,
   runChild,
+  scenarioStore,
 } from '../../eventor/test/fixtures-reliability/kit.mjs';
 import * as lib from '../src/index.js';
 import {
@@ -156,7 +158,8 @@ describe.concurrent('sequent worker, process and command leaves killed with thei
         inner: 2,
       };
       const specPath = join(dir, 'spec.json');
-      const store = join(dir, 'flow.run.db');
+      const store = scenarioStore(dir);
+      context.onTestFinished(() => dropStore(store));
       const log = join(dir, EXECUTIONS);
       writeFileSync(specPath, JSON.stringify(spec));
       const running = () => readExecutions(log).find((call) => call.s === 'c_d_b');
@@ -194,7 +197,7 @@ describe.concurrent('sequent worker, process and command leaves killed with thei
       } finally {
         flow.close();
       }
-      expect(readStore(store, spec.runId)?.integrity).toBe('ok');
+      expect((await readStore(store, spec.runId))?.integrity).toBe('ok');
     },
   );
 });

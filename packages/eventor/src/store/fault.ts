@@ -21,3 +21,13 @@ export function withFaultKill<T>(commit: (inside: () => void) => T): T {
   if (FAULT_KILL.when === 'after') kill();
   return result;
 }
+
+/** withFaultKill for a transaction that answers with a promise: `after` kills once it has committed. */
+export async function withFaultKillAsync<T>(commit: (inside: () => void) => Promise<T>): Promise<T> {
+  if (FAULT_KILL === undefined) return commit(() => {});
+  const number = ++transactionsBegun;
+  const kill = number === FAULT_KILL.at ? () => process.kill(process.pid, 'SIGKILL') : () => {};
+  const result = await commit(FAULT_KILL.when === 'inside' ? kill : () => {});
+  if (FAULT_KILL.when === 'after') kill();
+  return result;
+}

@@ -2,12 +2,13 @@
 // program would, and talks to the parent test over the IPC channel of child_process.fork.
 //   node child.mjs crash <store> <dir> <sequences,comma,separated>
 //     runs the crash flow; s2 reports { type: 'hanging' } and never ends (the parent kills us)
-//   node child.mjs hold <store> <runId> [leaseTtl]
+//   node child.mjs hold <store> <runId> [leaseTtl|-] [runMode]
 //     runs the hold flow; its step reports { type: 'holding' } and waits for { type: 'release' };
-//     reports { type: 'done', result } or, when run() rejects, { type: 'done', error: { name, code } }
+//     reports { type: 'done', result } or, when claiming the run or run() throws,
+//     { type: 'done', error: { name, code, message } }
 //   node child.mjs chain <store> <runId> <length>
 //     reports { type: 'ready' }, waits for { type: 'go' }, runs a chain of <length> steps, reports
-//     { type: 'done', result, tasks } with the number of successful tasks
+//     { type: 'done', result, tasks } with the number of successful tasks, or { type: 'done', error }
 //   node child.mjs signal <store> <runId>
 //     runs the hold flow with handleSignals: true; its step reports { type: 'holding' } and waits
 //     until its signal aborts (SIGINT or SIGTERM from the parent), then reports { type: 'done' }
@@ -29,28 +30,30 @@ if (scenario === 'crash') {
   await ev.run();
   send({ type: 'error', message: 'the crash flow ended although s2 should hang' });
 } else if (scenario === 'hold') {
-  const [runId, leaseTtl] = rest;
+  const [runId, leaseTtl, runMode = 'restart'] = rest;
   const released = new Promise((resolve) => {
     process.on('message', (message) => {
       if (message?.type === 'release') resolve();
     });
   });
-  const ev = buildHoldFlow(lib, {
-    store,
-    runId,
-    leaseTtl,
-    hold: () => {
-      send({ type: 'holding', runId: ev.runId });
-      return released;
-    },
-  });
+  let ev;
   try {
+    ev = buildHoldFlow(lib, {
+      store,
+      runId,
+      runMode,
+      ...(leaseTtl && leaseTtl !== '-' ? { leaseTtl } : {}),
+      hold: () => {
+        send({ type: 'holding', runId: ev.runId });
+        return released;
+      },
+    });
     const result = await ev.run();
     send({ type: 'done', result });
   } catch (error) {
     send({ type: 'done', error: { name: error?.name, code: error?.code, message: error?.message } });
   }
-  ev.close();
+  ev?.close();
   process.disconnect();
 } else if (scenario === 'chain') {
   const [runId, length] = rest;
@@ -62,10 +65,14 @@ if (scenario === 'crash') {
   const ev = buildChainFlow(lib, { store, runId, length: Number(length) });
   send({ type: 'ready' });
   await go;
-  const result = await ev.run();
-  const tasks = ev.tasks({ status: 'success' }).length;
+  try {
+    const result = await ev.run();
+    const tasks = ev.tasks({ status: 'success' }).length;
+    send({ type: 'done', result, tasks });
+  } catch (error) {
+    send({ type: 'done', error: { name: error?.name, code: error?.code, message: error?.message } });
+  }
   ev.close();
-  send({ type: 'done', result, tasks });
   process.disconnect();
 } else if (scenario === 'signal') {
   const [runId] = rest;

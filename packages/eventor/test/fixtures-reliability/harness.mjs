@@ -11,11 +11,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   checkInvariants,
+  dropStore,
   readExecutions,
   readStore,
   recordExecution,
   rng,
   runKillPlan,
+  scenarioStore,
   withTimeout,
 } from './kit.mjs';
 
@@ -350,7 +352,7 @@ export async function runScenario(
   mkdirSync(root, { recursive: true });
   const dir = mkdtempSync(join(root, `flow-crash-${spec.seed}-`));
   const specPath = join(dir, 'spec.json');
-  const store = join(dir, 'flow.run.db');
+  const store = scenarioStore(dir);
   writeFileSync(specPath, JSON.stringify(spec));
   const report = { seed: spec.seed, flow: describeSpec(spec), dir, attempts: [], failures: [] };
   try {
@@ -371,14 +373,16 @@ export async function runScenario(
     report.failures.push(`harness error: ${error?.stack ?? error}`);
     return report;
   } finally {
-    if (!keep && !(keepOnFailure && report.failures.length > 0))
+    if (!keep && !(keepOnFailure && report.failures.length > 0)) {
       rmSync(dir, { recursive: true, force: true });
+      await dropStore(store).catch(() => {});
+    }
   }
 }
 
 async function recoverAndCheck(lib, spec, store, dir, report, finalMode) {
   const fail = (message) => report.failures.push(message);
-  const killed = readStore(store, spec.runId);
+  const killed = await readStore(store, spec.runId);
   const runMode = killed?.run ? finalMode : 'restart';
   report.recoveredAt = Date.now();
   const ev = buildFlow(lib, spec, { store, dir, runMode });
@@ -409,7 +413,7 @@ async function recoverAndCheck(lib, spec, store, dir, report, finalMode) {
   }))
     fail(failure);
 
-  const snapshot = readStore(store, spec.runId);
+  const snapshot = await readStore(store, spec.runId);
   report.rows = snapshot;
   if (snapshot.integrity !== 'ok') fail(`integrity_check after the final ${runMode}: ${snapshot.integrity}`);
   if (snapshot.run?.status !== 'success') fail(`the run row says ${snapshot.run?.status}, expected success`);

@@ -83,7 +83,10 @@ export interface StoreRows {
   triggers: Array<{ event: string; sequence: string; recovery: number; acted: number }>;
   delays: Array<{ assoc: string; sequence: string; recovery: number; dueAt: number; fired: number }>;
 }
-export function readStore(path: string, runId: string): StoreRows | undefined;
+export function readStore(store: string, runId: string): Promise<StoreRows | undefined>;
+export function scenarioStore(dir: string): string;
+export function dropStore(store: string): Promise<void>;
+export function storeDigest(store: string): Promise<string>;
 
 export function checkInvariants(input: {
   expected: readonly string[];

@@ -1,14 +1,47 @@
 // The generic half of the crash harness, shared by the eventor and sequent crash tests and by
 // scripts/crash.mjs: a seeded random source, a child runner that kills at a chosen point, a
-// read-only look into a store file (PRAGMA integrity_check included), and the invariant checker.
+// read-only look into a store (a file's PRAGMA integrity_check included), and the invariant checker.
+// The store of a scenario is a SQLite file, or with FLOW_TEST_STORE=postgres a Postgres schema in
+// the database FLOW_TEST_STORE_URL names (the `*-postgres` test projects set both).
 // Plain JS, so a script can use it without a TypeScript loader.
 import { fork } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dropStore, freshStore } from '../helpers/test-store.mjs';
 
-// better-sqlite3 is eventor's own dependency: resolve it from the package, never from the workspace root.
+// better-sqlite3 and pg are eventor's own dependencies: resolve them from the package, never from the workspace root.
 const requireFromEventor = createRequire(new URL('../../package.json', import.meta.url));
 const Database = requireFromEventor('better-sqlite3');
+const pg = requireFromEventor('pg');
+
+const POSTGRES_URL = /^postgres(?:ql)?:/i;
+
+/** A fresh store for a scenario in `dir`: `dir/flow.run.db`, or a new Postgres schema (see above). */
+export function scenarioStore(dir) {
+  return freshStore(dir).store;
+}
+
+export { dropStore };
+
+/** Runs `work(client, schema)` on a connection of its own to the store's database. */
+async function withPostgres(store, work) {
+  const url = new URL(store);
+  const schema = url.searchParams.get('schema') ?? 'flow';
+  url.searchParams.delete('schema');
+  const client = new pg.Client({
+    connectionString: url.toString(),
+    options: `-c search_path=${schema}`,
+    // bigint (times) as numbers, as SQLite gives them
+    types: { getTypeParser: (oid, format) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format)) },
+  });
+  await client.connect();
+  try {
+    return await work(client, schema);
+  } finally {
+    await client.end();
+  }
+}
 
 /** A small seeded generator (mulberry32 over a mixed seed): the same seed always draws the same. */
 export function rng(seed) {
@@ -138,12 +171,12 @@ export function describeKill(kill) {
  * `time` that long after the child starts its run, `early` that long after the fork (while it opens
  * the store). Each child restarts the run when the store has none yet, else recovers it (or
  * continues it, when the kill says `mode: 'continue'`). After each
- * child, the store must pass `PRAGMA integrity_check`. Appends to `report.attempts` and
+ * child, the store must be sound (a file passes `PRAGMA integrity_check`). Appends to `report.attempts` and
  * `report.failures`; resolves false when a child failed on its own (the report says why).
  */
 export async function runKillPlan({ plan, childScript, childArgs, store, runId, report }) {
   for (const kill of plan) {
-    const before = readStore(store, runId);
+    const before = await readStore(store, runId);
     const runMode = before?.run ? (kill.mode ?? 'recover') : 'restart';
     const env = {};
     const options = { env };
@@ -161,7 +194,7 @@ export async function runKillPlan({ plan, childScript, childArgs, store, runId, 
       );
       return false;
     }
-    const after = readStore(store, runId);
+    const after = await readStore(store, runId);
     if (after && after.integrity !== 'ok')
       report.failures.push(
         `integrity_check after the ${runMode} child (${describeKill(kill)}): ${after.integrity}`,
@@ -178,10 +211,15 @@ export function withTimeout(promise, ms, message) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Opens the store file read-only: `PRAGMA integrity_check`, and its rows (undefined if no file). */
-export function readStore(path, runId) {
-  if (!existsSync(path)) return undefined;
-  const db = new Database(path, { readonly: true, fileMustExist: true });
+/**
+ * The run's rows in the store, and how sound the store is ('ok' when it is): a file is opened
+ * read-only and runs `PRAGMA integrity_check`; a Postgres schema must have its tables (the server
+ * keeps its own pages sound). Undefined when there is no store yet (no file, no schema).
+ */
+export async function readStore(store, runId) {
+  if (POSTGRES_URL.test(store)) return readPostgres(store, runId);
+  if (!existsSync(store)) return undefined;
+  const db = new Database(store, { readonly: true, fileMustExist: true });
   try {
     const integrity = db
       .pragma('integrity_check')
@@ -190,30 +228,71 @@ export function readStore(path, runId) {
     const tables = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all());
     if (!tables.has('runs') || !tables.has('tasks'))
       return { integrity, run: undefined, tasks: [], triggers: [], delays: [] };
-    const run = db
-      .prepare(
-        'SELECT id, recovery, status, lease_pid AS leasePid, lease_token AS leaseToken FROM runs WHERE id = ?',
-      )
-      .get(runId);
-    const tasks = db
-      .prepare(
-        `SELECT step, sequence, recovery, status, skipped, attempts FROM tasks WHERE run_id = ?
-         ORDER BY recovery, ord`,
-      )
-      .all(runId)
-      .map((row) => ({ ...row, skipped: row.skipped === 1 }));
-    const triggers = db
-      .prepare('SELECT event, sequence, recovery, acted FROM triggers WHERE run_id = ? ORDER BY ord')
-      .all(runId);
-    const delays = db
-      .prepare(
-        'SELECT assoc, sequence, recovery, due_at AS dueAt, fired FROM delays WHERE run_id = ? ORDER BY id',
-      )
-      .all(runId);
-    return { integrity, run, tasks, triggers, delays };
+    const read = (sql) => db.prepare(sql).all(runId);
+    return rowsOf(integrity, read(RUN_SQL)[0], read(TASKS_SQL), read(TRIGGERS_SQL), read(DELAYS_SQL));
   } finally {
     db.close();
   }
+}
+
+const RUN_SQL =
+  'SELECT id, recovery, status, lease_pid AS "leasePid", lease_token AS "leaseToken" FROM runs WHERE id = ?';
+const TASKS_SQL =
+  'SELECT step, sequence, recovery, status, skipped, attempts FROM tasks WHERE run_id = ? ORDER BY recovery, ord';
+const TRIGGERS_SQL = 'SELECT event, sequence, recovery, acted FROM triggers WHERE run_id = ? ORDER BY ord';
+const DELAYS_SQL =
+  'SELECT assoc, sequence, recovery, due_at AS "dueAt", fired FROM delays WHERE run_id = ? ORDER BY id';
+
+function rowsOf(integrity, run, tasks, triggers, delays) {
+  return {
+    integrity,
+    run,
+    tasks: tasks.map((row) => ({ ...row, skipped: row.skipped === 1 })),
+    triggers,
+    delays,
+  };
+}
+
+async function readPostgres(store, runId) {
+  return withPostgres(store, async (client, schema) => {
+    const found = await client.query(
+      "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE'",
+      [schema],
+    );
+    if (found.rows.length === 0) return undefined;
+    const tables = new Set(found.rows.map((row) => row.name));
+    const missing = ['runs', 'tasks', 'triggers', 'delays', 'run_shapes'].filter((name) => !tables.has(name));
+    const integrity = missing.length === 0 ? 'ok' : `missing table(s) ${missing.join(', ')}`;
+    if (!tables.has('runs') || !tables.has('tasks'))
+      return { integrity, run: undefined, tasks: [], triggers: [], delays: [] };
+    const read = async (sql) => (await client.query(sql.replace('?', '$1'), [runId])).rows;
+    return rowsOf(
+      integrity,
+      (await read(RUN_SQL))[0],
+      await read(TASKS_SQL),
+      await read(TRIGGERS_SQL),
+      await read(DELAYS_SQL),
+    );
+  });
+}
+
+/**
+ * A digest of everything the store holds, to tell whether anyone wrote to it: the bytes of a file
+ * and its WAL, or every row of a Postgres schema's tables.
+ */
+export async function storeDigest(store) {
+  const hash = createHash('sha256');
+  if (!POSTGRES_URL.test(store)) {
+    for (const file of [store, `${store}-wal`]) hash.update(existsSync(file) ? readFileSync(file) : 'none');
+    return hash.digest('hex');
+  }
+  await withPostgres(store, async (client) => {
+    for (const table of ['runs', 'run_shapes', 'tasks', 'triggers', 'delays']) {
+      const rows = await client.query(`SELECT to_jsonb(t)::text AS row FROM ${table} t ORDER BY 1`);
+      hash.update(`${table}:${rows.rows.map((row) => row.row).join('\n')}`);
+    }
+  });
+  return hash.digest('hex');
 }
 
 const BEGUN = new Set(['active', 'success', 'failure']);

@@ -81,11 +81,12 @@ export class FlowChild {
     return this.process.pid as number;
   }
 
-  /** Waits for the next message of `type` (messages are kept until taken). */
-  async next(type: string, timeoutMs = 10_000): Promise<ChildMessage> {
+  /** Waits for the next message of `type`, or of any of `types` (messages are kept until taken). */
+  async next(type: string | readonly string[], timeoutMs = 10_000): Promise<ChildMessage> {
     const deadline = Date.now() + timeoutMs;
+    const types = typeof type === 'string' ? [type] : type;
     for (;;) {
-      const index = this.inbox.findIndex((message) => message.type === type);
+      const index = this.inbox.findIndex((message) => types.includes(message.type));
       if (index >= 0) return this.inbox.splice(index, 1)[0] as ChildMessage;
       const error = this.inbox.find((message) => message.type === 'error');
       if (error) throw new Error(`child ${this.pid} reported: ${String(error.message)}`);

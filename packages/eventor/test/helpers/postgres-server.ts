@@ -14,7 +14,12 @@ export interface PostgresServer {
   readonly url: string;
   /** The server's `-c name=value` settings beyond the defaults. */
   readonly settings: Record<string, string>;
+  /** Stops the server for good and removes its files. */
   stop(): Promise<void>;
+  /** Stops the server (a fast shutdown: its sessions are ended), keeping its data for `resume`. */
+  halt(): Promise<void>;
+  /** Starts the halted server again, on the same data and port. */
+  resume(): Promise<void>;
 }
 
 /** Starts a fresh server; `settings` become `-c name=value` flags. */
@@ -36,7 +41,8 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
     user: 'postgres',
     password,
     authMethod: 'scram-sha-256',
-    persistent: false,
+    // its files go in stop(), not in a halt
+    persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: Object.entries(all).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     onLog: (message) => {
@@ -63,6 +69,8 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
       rmSync(base, { recursive: true, force: true });
       opened();
     },
+    halt: () => server.stop(),
+    resume: () => server.start(),
   };
 }
 

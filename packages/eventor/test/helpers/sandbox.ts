@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { Eventor, type EventorOptions, type Logger } from '../../src/index.js';
+import { freshStore } from './test-store.mjs';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -42,27 +43,36 @@ export class MemoryLogger implements Logger {
 export interface Sandbox {
   /** A fresh temp folder, removed when the test ends. */
   readonly dir: string;
-  /** The test's store file (inside `dir`). */
+  /**
+   * The test's store: a file inside `dir`, or in a `*-postgres` project a postgres: URL naming a
+   * Postgres schema of the test's own (see test-store.ts).
+   */
   readonly store: string;
+  /** The store as the engine's messages name it (the URL's password hidden). */
+  readonly location: string;
   /** The logger given to eventors made by `eventor()` unless the options name another. */
   readonly logger: MemoryLogger;
   /** A path inside `dir`. */
   path(name: string): string;
+  /** Another store of the same kind as `store`, removed when the test ends (`name`: its file's name). */
+  anotherStore(name: string): string;
   /** An Eventor on the sandbox store (quiet, logging to `logger`), closed when the test ends. */
   eventor(options?: EventorOptions): Eventor;
   /** Registers an eventor made elsewhere so it is closed when the test ends. */
   track(ev: Eventor): Eventor;
 }
 
-/** A temp folder with one store file for the current test; everything is cleaned up afterwards. */
+/** A temp folder and one store for the current test; everything is cleaned up afterwards. */
 export function sandbox(label = 'eventor'): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), `flow-${label}-`));
-  const store = join(dir, 'flow.run.db');
+  const { store, location, drop } = freshStore(dir);
+  const drops = [drop];
   const logger = new MemoryLogger();
   const opened: Eventor[] = [];
-  onTestFinished(() => {
+  onTestFinished(async () => {
     for (const ev of opened) ev.close();
     rmSync(dir, { recursive: true, force: true });
+    await Promise.all(drops.map((dropOne) => dropOne()));
   });
   const track = (ev: Eventor) => {
     opened.push(ev);
@@ -71,8 +81,14 @@ export function sandbox(label = 'eventor'): Sandbox {
   return {
     dir,
     store,
+    location,
     logger,
     path: (name) => join(dir, name),
+    anotherStore: (name) => {
+      const another = freshStore(dir, name);
+      drops.push(another.drop);
+      return another.store;
+    },
     eventor: (options = {}) => track(new Eventor({ name: 'test', store, logger, ...options })),
     track,
   };

@@ -11,11 +11,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   checkInvariants,
+  dropStore,
   readExecutions,
   readStore,
   recordExecution,
   rng,
   runKillPlan,
+  scenarioStore,
   withTimeout,
 } from '../../../eventor/test/fixtures-reliability/kit.mjs';
 
@@ -185,7 +187,7 @@ export async function runScenario(
   mkdirSync(root, { recursive: true });
   const dir = mkdtempSync(join(root, `flow-sequent-crash-${spec.seed}-`));
   const specPath = join(dir, 'spec.json');
-  const store = join(dir, 'flow.run.db');
+  const store = scenarioStore(dir);
   writeFileSync(specPath, JSON.stringify(spec));
   const report = { seed: spec.seed, flow: describeSpec(spec), dir, attempts: [], failures: [] };
   const fail = (message) => report.failures.push(message);
@@ -199,7 +201,7 @@ export async function runScenario(
       report,
     });
     if (!ok) return report;
-    const runMode = readStore(store, spec.runId)?.run ? finalMode : 'restart';
+    const runMode = (await readStore(store, spec.runId))?.run ? finalMode : 'restart';
     const flow = buildFlow(lib, spec, { store, dir, runMode });
     let result;
     let pending;
@@ -225,7 +227,7 @@ export async function runScenario(
       continued: report.attempts.some((attempt) => attempt.runMode === 'continue'),
     }))
       fail(failure);
-    const rows = readStore(store, spec.runId);
+    const rows = await readStore(store, spec.runId);
     if (rows.integrity !== 'ok') fail(`integrity_check after the final ${runMode}: ${rows.integrity}`);
     if (rows.run?.leasePid !== null) fail(`the run still holds a lease (pid ${rows.run?.leasePid})`);
 
@@ -249,7 +251,9 @@ export async function runScenario(
     fail(`harness error: ${error?.stack ?? error}`);
     return report;
   } finally {
-    if (!keep && !(keepOnFailure && report.failures.length > 0))
+    if (!keep && !(keepOnFailure && report.failures.length > 0)) {
       rmSync(dir, { recursive: true, force: true });
+      await dropStore(store).catch(() => {});
+    }
   }
 }

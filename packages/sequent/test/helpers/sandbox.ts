@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
+import { freshStore } from '../../../eventor/test/helpers/test-store.mjs';
 import { type Logger, Sequent, type SequentOptions } from '../../src/index.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -30,31 +31,43 @@ export class MemoryLogger implements Logger {
 export interface Sandbox {
   /** A fresh temp folder, removed when the test ends. */
   readonly dir: string;
-  /** The test's store file (inside `dir`). */
+  /**
+   * The test's store: a file inside `dir`, or in the `sequent-postgres` project a postgres: URL
+   * naming a Postgres schema of the test's own (eventor's test/helpers/test-store.ts).
+   */
   readonly store: string;
   readonly logger: MemoryLogger;
   path(name: string): string;
+  /** Another store of the same kind, removed when the test ends (`name`: its file's name). */
+  anotherStore(name: string): string;
   /** A Sequent on the sandbox store, closed when the test ends. */
   flow(options?: SequentOptions): Sequent;
 }
 
-/** A temp folder with one store file for the current test; cleaned up afterwards. */
+/** A temp folder and one store for the current test; cleaned up afterwards. */
 export function sandbox(): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'flow-sequent-'));
-  const store = join(dir, 'flow.run.db');
+  const first = freshStore(dir);
+  const stores = [first];
   const logger = new MemoryLogger();
   const opened: Sequent[] = [];
-  onTestFinished(() => {
+  onTestFinished(async () => {
     for (const flow of opened) flow.close();
     rmSync(dir, { recursive: true, force: true });
+    await Promise.all(stores.map((store) => store.drop()));
   });
   return {
     dir,
-    store,
+    store: first.store,
     logger,
     path: (name) => join(dir, name),
+    anotherStore: (name) => {
+      const another = freshStore(dir, name);
+      stores.push(another);
+      return another.store;
+    },
     flow: (options = {}) => {
-      const flow = new Sequent({ name: 'test', store, logger, ...options });
+      const flow = new Sequent({ name: 'test', store: first.store, logger, ...options });
       opened.push(flow);
       return flow;
     },

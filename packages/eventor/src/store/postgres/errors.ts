@@ -1,6 +1,7 @@
 /** PostgreSQL's and the driver's failures as StoreError messages that name the cause and what to do. */
 import { formatMs } from '../../duration.js';
 import { FlowError, StoreError } from '../../errors.js';
+import { isConnectionLoss } from './retry.js';
 
 /** Node's codes for a server that cannot be reached, and SQLSTATE classes of a lost connection. */
 const UNREACHABLE = new Set([
@@ -70,21 +71,24 @@ export function openError(error: unknown, location: string, schema: string): Sto
   });
 }
 
-/** A failure once the store is open, as a StoreError; a FlowError passes through unchanged. */
-export function asStoreError(error: unknown, location: string, busyTimeoutMs?: number): unknown {
+/**
+ * A failure once the store is open, as a StoreError; a FlowError passes through unchanged.
+ * `retriedMs`: how long a lost connection was tried again before this.
+ */
+export function asStoreError(
+  error: unknown,
+  location: string,
+  busyTimeoutMs?: number,
+  retriedMs = 0,
+): unknown {
   if (error instanceof FlowError) return error;
   if (isMissingDriver(error)) return missingDriverError(location, error);
   const code = codeOf(error);
-  const message = messageOf(error);
   let cause: string;
-  if (
-    (code !== undefined && (UNREACHABLE.has(code) || code === 'ECONNRESET' || code === 'EPIPE')) ||
-    code?.startsWith('08') ||
-    code?.startsWith('57P') ||
-    /Connection terminated|timeout expired|Client has encountered a connection error/i.test(message)
-  ) {
+  if (isConnectionLoss(error) || code?.startsWith('57P')) {
+    const tried = retriedMs > 0 ? ` and did not come back within ${formatMs(retriedMs)} (leaseTtl)` : '';
     cause =
-      'the connection to the server was lost (it stopped, restarted, or the network failed); what was committed is kept: ' +
+      `the connection to the server was lost (it stopped, restarted, or the network failed)${tried}; what was committed is kept: ` +
       'once it is back, recover or continue the run';
   } else if (code === '55P03') {
     const waited = busyTimeoutMs === undefined ? '' : ` (${formatMs(busyTimeoutMs)})`;

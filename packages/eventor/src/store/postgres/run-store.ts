@@ -1,4 +1,5 @@
 import type { Pool, QueryConfig } from 'pg';
+import { FAULT_KILL, withFaultKillAsync } from '../fault.js';
 import {
   type Changes,
   type EarlierTask,
@@ -8,15 +9,18 @@ import {
   type RunStore,
   type TaskRow,
 } from '../types.js';
-import { NOTIFY_CHANGE_CALL, TASK_COLUMNS } from './queries.js';
+import { commitQuery } from './commit-sql.js';
+import { TASK_COLUMNS } from './queries.js';
+import { withRetry } from './retry.js';
+import { fromDb, taskFromDb, toDb, toDbOrNull } from './text.js';
 
 interface RunStoreParts {
   connections: () => Promise<Pool>;
   runId: string;
   recovery: number;
   holder: LeaseHolder;
-  /** A driver or server failure as the StoreError to throw. */
-  failed: (error: unknown) => unknown;
+  /** A driver or server failure as the StoreError to throw (`retriedMs`: how long it was tried again). */
+  failed: (error: unknown, retriedMs: number) => unknown;
   /** The error of a commit whose fence found the lease another holder's. */
   leaseLost: () => unknown;
 }
@@ -24,44 +28,39 @@ interface RunStoreParts {
 /**
  * One run's loop on PostgreSQL: one read (`load`, one statement), then one statement per pass
  * (`commit`), each first proving in the same statement that the lease is still its own. Its calls
- * run one after another in the order they were made, as a file store's do.
+ * run one after another in the order they were made, as a file store's do. A lost connection is
+ * tried again for up to the lease's ttl: every statement here may run twice (see commit-sql.ts).
  */
 export class PostgresRunStore implements RunStore {
   private readonly parts: RunStoreParts;
+  /** The run's id as the database holds it (see text.ts). */
+  private readonly runId: string;
   private lastTriggerOrd = 0;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(parts: RunStoreParts) {
     this.parts = parts;
+    this.runId = toDb(parts.runId);
   }
 
-  /** Runs `query` after every call made before it; failures become StoreError. */
+  /** Runs `work` after every call made before it, again while the connection is lost; failures become StoreError. */
   private run<T>(work: (pool: Pool) => Promise<T>): Promise<T> {
-    const next = this.tail.then(async () => {
-      let pool: Pool;
-      try {
-        pool = await this.parts.connections();
-      } catch (error) {
-        throw this.parts.failed(error);
-      }
-      return work(pool).catch((error: unknown) => {
-        throw this.parts.failed(error);
-      });
-    });
+    const windowMs = this.parts.holder.ttlMs;
+    const next = this.tail.then(() =>
+      withRetry(async () => work(await this.parts.connections()), windowMs).catch((error: unknown) => {
+        throw this.parts.failed(error, windowMs);
+      }),
+    );
     this.tail = next.catch(() => {});
     return next;
   }
 
-  private query(pool: Pool, query: QueryConfig) {
-    return pool.query(query);
-  }
-
   load(): Promise<RunSnapshot> {
     return this.run(async (pool) => {
-      const result = await this.query(pool, {
+      const result = await pool.query({
         name: 'flow_load',
         text: LOAD_SQL,
-        values: [this.parts.runId, this.parts.recovery],
+        values: [this.runId, this.parts.recovery],
       });
       return this.snapshot(result.rows[0] as LoadRow);
     });
@@ -71,16 +70,20 @@ export class PostgresRunStore implements RunStore {
     const { recovery } = this.parts;
     const fired = new Set<string>();
     const unacted: RunSnapshot['unacted'] = [];
-    for (const [event, sequence, acted] of row.triggers) {
+    for (const [storedEvent, storedSequence, acted] of row.triggers) {
+      const event = fromDb(storedEvent);
+      const sequence = fromDb(storedSequence);
       fired.add(keyOf(sequence, event));
       if (acted === 0) unacted.push({ event, sequence });
     }
     const tasks = new Set<string>();
-    for (const [step, sequence] of row.task_keys) tasks.add(keyOf(step, sequence));
+    for (const [step, sequence] of row.task_keys) tasks.add(keyOf(fromDb(step), fromDb(sequence)));
     const delayDue = new Map<string, number>();
     const delaysHere = new Set<string>();
     const pendingDelays: RunSnapshot['pendingDelays'] = [];
-    for (const [assoc, sequence, delayRecovery, dueAt, delayFired] of row.delays) {
+    for (const [storedAssoc, storedSequence, delayRecovery, dueAt, delayFired] of row.delays) {
+      const assoc = fromDb(storedAssoc);
+      const sequence = fromDb(storedSequence);
       const key = keyOf(assoc, sequence);
       if (!delayDue.has(key)) delayDue.set(key, dueAt);
       if (delayRecovery !== recovery) continue;
@@ -90,24 +93,27 @@ export class PostgresRunStore implements RunStore {
     pendingDelays.sort((a, b) => a.dueAt - b.dueAt);
     const earlier = new Map<string, EarlierTask>();
     for (const [ord, step, sequence, status, attempts, taskRecovery] of row.earlier)
-      earlier.set(keyOf(step, sequence), { ord, status, attempts, recovery: taskRecovery });
+      earlier.set(keyOf(fromDb(step), fromDb(sequence)), { ord, status, attempts, recovery: taskRecovery });
     const firedByBodies = new Map<string, Array<{ event: string; sequence: string }>>();
     for (const [event, sequence, bodyRecovery, sourceStep, sourceSequence] of row.fired_by_bodies) {
-      const key = keyOf(bodyRecovery, sourceStep, sourceSequence);
+      const key = keyOf(bodyRecovery, fromDb(sourceStep), fromDb(sourceSequence));
+      const fired = { event: fromDb(event), sequence: fromDb(sequence) };
       const list = firedByBodies.get(key);
-      if (list === undefined) firedByBodies.set(key, [{ event, sequence }]);
-      else list.push({ event, sequence });
+      if (list === undefined) firedByBodies.set(key, [fired]);
+      else list.push(fired);
     }
     this.lastTriggerOrd = row.max_trigger_ord ?? 0;
     return {
       fired,
       unacted,
       tasks,
-      unfinished: row.unfinished.map((task) => ({
-        ...task,
-        resultV8: task.resultV8 === null ? null : Buffer.from(task.resultV8, 'base64'),
-      })),
-      failed: row.failed.map(([step, sequence]) => ({ step, sequence })),
+      unfinished: row.unfinished.map((task) =>
+        taskFromDb({
+          ...task,
+          resultV8: task.resultV8 === null ? null : Buffer.from(task.resultV8, 'base64'),
+        }),
+      ),
+      failed: row.failed.map(([step, sequence]) => ({ step: fromDb(step), sequence: fromDb(sequence) })),
       nextTaskOrd: (row.max_task_ord ?? 0) + 1,
       delayDue,
       delaysHere,
@@ -118,7 +124,8 @@ export class PostgresRunStore implements RunStore {
   }
 
   commit(changes: Changes): Promise<void> {
-    const { runId, recovery, holder } = this.parts;
+    const { runId } = this;
+    const { recovery, holder } = this.parts;
     const inserted: unknown[] = [];
     const updated: unknown[] = [];
     for (const t of changes.tasks) {
@@ -126,8 +133,8 @@ export class PostgresRunStore implements RunStore {
       if (t.insert) {
         inserted.push({
           ord: t.ord,
-          step: t.step,
-          sequence: t.sequence,
+          step: toDb(t.step),
+          sequence: toDb(t.sequence),
           status: t.status,
           attempts: t.attempts,
           result,
@@ -138,8 +145,8 @@ export class PostgresRunStore implements RunStore {
       } else {
         updated.push({
           ord: t.ord,
-          step: t.step,
-          sequence: t.sequence,
+          step: toDb(t.step),
+          sequence: toDb(t.sequence),
           status: t.status,
           attempts: t.attempts,
           result,
@@ -149,70 +156,86 @@ export class PostgresRunStore implements RunStore {
     }
     let lastTriggerOrd = this.lastTriggerOrd;
     const triggers = changes.triggers.map((t) => ({
-      sequence: t.sequence,
-      event: t.event,
+      sequence: toDb(t.sequence),
+      event: toDb(t.event),
       ord: ++lastTriggerOrd,
       acted: t.acted ? 1 : 0,
-      source_step: t.source?.step ?? null,
-      source_sequence: t.source?.sequence ?? null,
+      source_step: toDbOrNull(t.source?.step),
+      source_sequence: toDbOrNull(t.source?.sequence),
     }));
     const delays = changes.delays.map((d) => ({
-      assoc: d.assoc,
-      sequence: d.sequence,
+      assoc: toDb(d.assoc),
+      sequence: toDb(d.sequence),
       due_at: d.dueAt,
       fired: d.fired ? 1 : 0,
     }));
-    const values = [
-      runId,
-      holder.token,
-      changes.now + holder.ttlMs,
-      recovery,
-      changes.now,
-      JSON.stringify(inserted),
-      JSON.stringify(updated),
-      JSON.stringify(triggers),
-      JSON.stringify(changes.acted),
-      JSON.stringify(delays),
-      JSON.stringify(changes.firedDelays),
-    ];
+    const query = commitQuery([runId, holder.token, changes.now + holder.ttlMs, recovery, changes.now], {
+      newTasks: inserted,
+      changedTasks: updated,
+      newTriggers: triggers,
+      actedTriggers: changes.acted.map((t) => ({ event: toDb(t.event), sequence: toDb(t.sequence) })),
+      newDelays: delays,
+      firedDelays: changes.firedDelays.map((d) => ({ assoc: toDb(d.assoc), sequence: toDb(d.sequence) })),
+    });
     return this.run(async (pool) => {
-      const result = await this.query(pool, { name: 'flow_commit', text: COMMIT_SQL, values });
-      if ((result.rows[0] as { held: number }).held !== 1) throw this.parts.leaseLost();
+      const held = await withFaultKillAsync((inside) => this.fenced(pool, query, inside));
+      if (!held) throw this.parts.leaseLost();
       this.lastTriggerOrd = lastTriggerOrd;
     });
   }
 
+  /**
+   * One fenced statement (its first parameter the run, its second the lease token); false when the
+   * lease is another holder's. Under FLOW_FAULT_KILL (crash tests) it runs in a transaction of its
+   * own, so that `inside` can kill the process after the statement and before the commit.
+   */
+  private async fenced(pool: Pool, query: QueryConfig, inside: () => void): Promise<boolean> {
+    if (FAULT_KILL === undefined) return ((await pool.query(query)).rows[0] as { held: number }).held === 1;
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const held = ((await client.query(query)).rows[0] as { held: number }).held === 1;
+      inside();
+      await client.query('COMMIT');
+      return held;
+    } finally {
+      client.release();
+    }
+  }
+
   setTaskChild(task: { ord: number; child: string }): Promise<void> {
-    const { runId, holder } = this.parts;
+    const { runId } = this;
+    const { holder } = this.parts;
     return this.run(async (pool) => {
-      const result = await this.query(pool, {
-        text: `WITH fence AS (SELECT 1 FROM runs WHERE id = $1 AND lease_token = $2 AND lease_pid IS NOT NULL),
-               changed AS (UPDATE tasks SET child = $3 WHERE run_id = $1 AND ord = $4 AND EXISTS (SELECT 1 FROM fence))
-               SELECT count(*)::int AS held FROM fence`,
-        values: [runId, holder.token, task.child, task.ord],
-      });
-      if ((result.rows[0] as { held: number }).held !== 1) throw this.parts.leaseLost();
+      const held = await withFaultKillAsync((inside) =>
+        this.fenced(
+          pool,
+          { text: SET_CHILD_SQL, values: [runId, holder.token, task.child, task.ord] },
+          inside,
+        ),
+      );
+      if (!held) throw this.parts.leaseLost();
     });
   }
 
   clearTaskChild(task: { ord: number; pid?: number | undefined }): Promise<void> {
-    const { runId } = this.parts;
+    const { runId } = this;
     return this.run(async (pool) => {
       if (task.pid === undefined) {
-        await this.query(pool, {
+        await pool.query({
           text: 'UPDATE tasks SET child = NULL WHERE run_id = $1 AND ord = $2',
           values: [runId, task.ord],
         });
         return;
       }
       // only child `pid`'s record: read it, then clear it unless it changed meanwhile
-      const found = await this.query(pool, {
+      const found = await pool.query({
         text: 'SELECT child FROM tasks WHERE run_id = $1 AND ord = $2 AND child IS NOT NULL',
         values: [runId, task.ord],
       });
       const child = (found.rows[0] as { child: string } | undefined)?.child;
       if (child === undefined || childPid(child) !== task.pid) return;
-      await this.query(pool, {
+      await pool.query({
         text: 'UPDATE tasks SET child = NULL WHERE run_id = $1 AND ord = $2 AND child = $3',
         values: [runId, task.ord, child],
       });
@@ -221,20 +244,22 @@ export class PostgresRunStore implements RunStore {
 
   tasksWithChild(): Promise<Array<{ ord: number; step: string; sequence: string; child: string }>> {
     return this.run(async (pool) => {
-      const result = await this.query(pool, {
+      const result = await pool.query({
         text: `SELECT ord, step, sequence, child FROM tasks
                WHERE run_id = $1 AND child IS NOT NULL AND status <> 'success' ORDER BY ord`,
-        values: [this.parts.runId],
+        values: [this.runId],
       });
-      return result.rows as Array<{ ord: number; step: string; sequence: string; child: string }>;
+      return (result.rows as Array<{ ord: number; step: string; sequence: string; child: string }>).map(
+        (row) => ({ ...row, step: fromDb(row.step), sequence: fromDb(row.sequence) }),
+      );
     });
   }
 
   setOpenFrom(ord: number): Promise<void> {
     return this.run(async (pool) => {
-      await this.query(pool, {
+      await pool.query({
         text: 'UPDATE runs SET open_from = greatest(open_from, $1) WHERE id = $2',
-        values: [ord, this.parts.runId],
+        values: [ord, this.runId],
       });
     });
   }
@@ -272,6 +297,11 @@ interface LoadRow {
   max_trigger_ord: number | null;
 }
 
+/** A task's child, recorded only while the lease is still this holder's. */
+const SET_CHILD_SQL = `WITH fence AS (SELECT 1 FROM runs WHERE id = $1 AND lease_token = $2 AND lease_pid IS NOT NULL),
+  changed AS (UPDATE tasks SET child = $3 WHERE run_id = $1 AND ord = $4 AND EXISTS (SELECT 1 FROM fence))
+  SELECT count(*)::int AS held FROM fence`;
+
 /** Everything a run loop starts from, in one statement: one round trip, one snapshot. */
 const LOAD_SQL = `SELECT
   (SELECT coalesce(json_agg(json_build_array(event, sequence, acted) ORDER BY ord), '[]')
@@ -292,64 +322,3 @@ const LOAD_SQL = `SELECT
      FROM tasks WHERE run_id = $1 AND recovery = $2 AND status = 'failure') AS failed,
   (SELECT max(ord) FROM tasks WHERE run_id = $1) AS max_task_ord,
   (SELECT max(ord) FROM triggers WHERE run_id = $1) AS max_trigger_ord`;
-
-/**
- * One pass's changes in one statement, so one round trip and one transaction: `fence` renews the
- * lease and proves it is still this holder's, and every write happens only if it did. Its
- * sub-statements see the same snapshot, not each other's rows: each touches only rows committed
- * before (an update), or adds new ones (an insert), as the run loop's batches are made.
- * Rows are found by key, one index probe each, whatever the planner's statistics say (a join with
- * the JSON rows would let a fresh table's stale statistics scan the run's history on every
- * commit): a result taken from an earlier attempt by a scalar subquery, and an update written as
- * an insert of a row known to exist (the scalar subquery) that ON CONFLICT turns into the update.
- * $1 run, $2 lease token, $3 lease expiry, $4 recovery, $5 now, $6..$11 JSON of the rows.
- */
-const COMMIT_SQL = `WITH fence AS (
-  UPDATE runs SET lease_expires_at = $3 WHERE id = $1 AND lease_token = $2 AND lease_pid IS NOT NULL RETURNING 1
-), new_tasks AS (
-  INSERT INTO tasks (run_id, step, sequence, recovery, ord, status, attempts, result, result_v8, error, skipped,
-                     created_at, updated_at)
-  SELECT $1, t.step, t.sequence, $4, t.ord, t.status, t.attempts,
-         CASE WHEN t.result_from IS NOT NULL
-              THEN (SELECT s.result FROM tasks s WHERE s.run_id = $1 AND s.ord = t.result_from) END,
-         CASE WHEN t.result_from IS NULL THEN decode(t.result, 'base64')
-              ELSE (SELECT s.result_v8 FROM tasks s WHERE s.run_id = $1 AND s.ord = t.result_from) END,
-         t.error, t.skipped, $5, $5
-  FROM json_to_recordset($6::json) AS t(ord int, step text, sequence text, status text, attempts int,
-                                        result text, error text, skipped int, result_from int)
-  WHERE EXISTS (SELECT 1 FROM fence)
-), changed_tasks AS (
-  INSERT INTO tasks (run_id, step, sequence, recovery, ord, status, attempts, result_v8, error, created_at, updated_at)
-  SELECT $1, t.step, t.sequence, $4, t.ord, t.status, t.attempts, decode(t.result, 'base64'), t.error, $5, $5
-  FROM json_to_recordset($7::json) AS t(ord int, step text, sequence text, status text, attempts int,
-                                        result text, error text)
-  WHERE EXISTS (SELECT 1 FROM fence) AND (SELECT true FROM tasks x WHERE x.run_id = $1 AND x.ord = t.ord)
-  ON CONFLICT (run_id, ord) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
-    result_v8 = excluded.result_v8, error = excluded.error, updated_at = excluded.updated_at
-), new_triggers AS (
-  INSERT INTO triggers (run_id, recovery, sequence, event, ord, acted, created_at, source_step, source_sequence)
-  SELECT $1, $4, t.sequence, t.event, t.ord, t.acted, $5, t.source_step, t.source_sequence
-  FROM json_to_recordset($8::json) AS t(sequence text, event text, ord int, acted int,
-                                        source_step text, source_sequence text)
-  WHERE EXISTS (SELECT 1 FROM fence)
-), acted_triggers AS (
-  INSERT INTO triggers (run_id, recovery, sequence, event, ord, acted, created_at)
-  SELECT $1, $4, t.sequence, t.event, 0, 1, $5
-  FROM json_to_recordset($9::json) AS t(sequence text, event text)
-  WHERE EXISTS (SELECT 1 FROM fence) AND (SELECT true FROM triggers x WHERE x.run_id = $1 AND x.recovery = $4
-                                            AND x.sequence = t.sequence AND x.event = t.event)
-  ON CONFLICT (run_id, recovery, sequence, event) DO UPDATE SET acted = 1
-), new_delays AS (
-  INSERT INTO delays (run_id, recovery, assoc, sequence, due_at, fired, created_at)
-  SELECT $1, $4, t.assoc, t.sequence, t.due_at, t.fired, $5
-  FROM json_to_recordset($10::json) AS t(assoc text, sequence text, due_at bigint, fired int)
-  WHERE EXISTS (SELECT 1 FROM fence)
-), fired_delays AS (
-  INSERT INTO delays (run_id, recovery, assoc, sequence, due_at, fired, created_at)
-  SELECT $1, $4, t.assoc, t.sequence, 0, 1, $5
-  FROM json_to_recordset($11::json) AS t(assoc text, sequence text)
-  WHERE EXISTS (SELECT 1 FROM fence) AND (SELECT true FROM delays x WHERE x.run_id = $1 AND x.assoc = t.assoc
-                                            AND x.sequence = t.sequence AND x.recovery = $4)
-  ON CONFLICT (run_id, assoc, sequence, recovery) DO UPDATE SET fired = 1
-)
-SELECT count(*)::int AS held, ${NOTIFY_CHANGE_CALL} AS notified FROM fence`;

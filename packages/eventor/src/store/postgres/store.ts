@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
-import type { Pool } from 'pg';
+import type { Pool, QueryConfig } from 'pg';
 import { leaseLostError, StoreError } from '../../errors.js';
+import { FAULT_KILL, withFaultKill } from '../fault.js';
 import { leaseHolderAlive, leaseInUseMessage, leasesHeldHere } from '../lease.js';
 import type {
   LeaseHolder,
@@ -12,17 +13,18 @@ import type {
   TaskQuery,
   TaskRow,
 } from '../types.js';
-import { CONNECT_TIMEOUT_MS, type ConnectionSettings, clientConfig } from './connection.js';
+import { CONNECT_TIMEOUT_MS, type ConnectionSettings } from './connection.js';
 import { asStoreError, missingDriverError, openError } from './errors.js';
 import { applyMigrations, STORE_TABLES } from './migrate.js';
+import { givePool, takePool } from './pools.js';
 import { BY_CODE_POINT, NOTIFY_CHANGE, RUN_COLUMNS, TASK_COLUMNS } from './queries.js';
+import { withRetry } from './retry.js';
 import { PostgresRunStore } from './run-store.js';
 import { type QueryResult, SyncBridge } from './sync-bridge.js';
+import { fromDb, runFromDb, taskFromDb, toDb } from './text.js';
 
 /** The `busyTimeout` Eventor option's default, as for file stores. */
 const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
-/** Connections of one store's pool: the run loop's commits, and lease renewals beside them. */
-const POOL_SIZE = 4;
 
 const RUN_FIELD_COLUMNS: Record<Exclude<keyof RunFields, 'shape'>, string> = {
   mode: 'mode',
@@ -43,6 +45,11 @@ export class PostgresStore implements Store {
   private readonly busyTimeoutMs: number;
   private pool: Promise<Pool> | undefined;
   private closed = false;
+  /**
+   * While this store holds a run's lease: its ttl, how long a synchronous call tries a lost
+   * connection again (as the run loop's statements do); 0 otherwise, so a call fails at once.
+   */
+  private retryMs = 0;
 
   private constructor(
     location: string,
@@ -89,44 +96,36 @@ export class PostgresStore implements Store {
     const pool = this.pool;
     this.pool = undefined;
     return pool?.then(
-      (p) => p.end(),
+      (p) => givePool(this.settings, p),
       () => {},
     );
   }
 
-  /** Synchronous queries, with failures as StoreError. */
-  private query(...queries: Array<{ text: string; values?: unknown[] }>): QueryResult[] {
+  /** Synchronous queries, with failures as StoreError; reads are `safe` to send twice. */
+  private query(...queries: QueryConfig[]): QueryResult[] {
+    return this.send(queries);
+  }
+
+  private send(queries: QueryConfig[], options: { safe?: boolean } = {}): QueryResult[] {
     if (this.closed)
       throw new StoreError(`The store at "${this.location}" is closed.`, { code: 'FLOW_STORE_CLOSED' });
+    const retryMs = this.retryMs;
     try {
-      return this.sync.query(...queries);
+      return this.sync.request(queries, { ...options, retryMs });
     } catch (error) {
-      throw asStoreError(error, this.location, this.busyTimeoutMs);
+      throw asStoreError(error, this.location, this.busyTimeoutMs, retryMs);
     }
   }
 
   private rows<T>(text: string, values: unknown[] = []): T[] {
-    return (this.query({ text, values })[0]?.rows ?? []) as T[];
+    return (this.send([{ text, values }], { safe: true })[0]?.rows ?? []) as T[];
   }
 
-  /** The pool of this thread, made on first use (pg is imported only then). */
+  /** The pool of this thread, taken on first use (pg is imported only then), handed back on close. */
   connections(): Promise<Pool> {
-    this.pool ??= import('pg').then(
-      ({ default: pg }) => {
-        const pool = new pg.Pool({
-          ...clientConfig(pg, this.settings),
-          max: POOL_SIZE,
-          // idle connections must not keep an ended program alive
-          allowExitOnIdle: true,
-        });
-        // a connection lost while idle: the pool drops it, and the next query fails or reconnects
-        pool.on('error', () => {});
-        return pool;
-      },
-      (error: unknown) => {
-        throw missingDriverError(this.location, error);
-      },
-    );
+    this.pool ??= takePool(this.settings).catch((error: unknown) => {
+      throw missingDriverError(this.location, error);
+    });
     return this.pool;
   }
 
@@ -136,32 +135,34 @@ export class PostgresStore implements Store {
     this.query({
       text: `INSERT INTO runs (id, name, mode, recovery, status, started_at, updated_at)
              VALUES ($1, $2, $3, 0, 'running', $4, $4)`,
-      values: [run.id, run.name, run.mode, run.now],
+      values: [toDb(run.id), toDb(run.name), run.mode, run.now],
     });
-    this.query(NOTIFY_CHANGE);
+    this.send([NOTIFY_CHANGE], { safe: true }); // a change notice: harmless if sent twice
   }
 
   getRun(id: string): RunRow | undefined {
-    return this.rows<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`, [id])[0];
+    return runFromDb(this.rows<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`, [toDb(id)])[0]);
   }
 
   latestRun(name?: string): RunRow | undefined {
     const where = name === undefined ? '' : 'WHERE name = $1';
-    return this.rows<RunRow>(
-      `SELECT ${RUN_COLUMNS} FROM runs ${where} ORDER BY started_at DESC, id ${BY_CODE_POINT} DESC LIMIT 1`,
-      name === undefined ? [] : [name],
-    )[0];
+    return runFromDb(
+      this.rows<RunRow>(
+        `SELECT ${RUN_COLUMNS} FROM runs ${where} ORDER BY started_at DESC, id ${BY_CODE_POINT} DESC LIMIT 1`,
+        name === undefined ? [] : [toDb(name)],
+      )[0],
+    );
   }
 
   flowNames(): string[] {
     return this.rows<{ name: string }>(
       `SELECT DISTINCT name ${BY_CODE_POINT} AS name FROM runs ORDER BY 1`,
-    ).map((row) => row.name);
+    ).map((row) => fromDb(row.name));
   }
 
   updateRun(change: { id: string; fields: RunFields; now: number }): void {
     const { shape, ...fields } = change.fields;
-    const values: unknown[] = [change.id, change.now];
+    const values: unknown[] = [toDb(change.id), change.now];
     const sets = ['updated_at = $2'];
     for (const [key, value] of Object.entries(fields)) {
       if (value === undefined) continue;
@@ -169,16 +170,22 @@ export class PostgresStore implements Store {
       sets.push(`${RUN_FIELD_COLUMNS[key as keyof typeof RUN_FIELD_COLUMNS]} = $${values.length}`);
     }
     const update = { text: `UPDATE runs SET ${sets.join(', ')} WHERE id = $1`, values };
-    if (shape === undefined || shape === null) this.query(update);
+    // it writes the same values when sent twice
+    if (shape === undefined || shape === null) this.send([update], { safe: true });
     // one statement: the run row and its shape change together
     else
-      this.query({
-        text: `WITH run AS (${update.text} RETURNING id)
-               INSERT INTO run_shapes (run_id, shape) SELECT id, $${values.length + 1} FROM run
-               ON CONFLICT (run_id) DO UPDATE SET shape = EXCLUDED.shape`,
-        values: [...values, shape],
-      });
-    this.query(NOTIFY_CHANGE);
+      this.send(
+        [
+          {
+            text: `WITH run AS (${update.text} RETURNING id)
+                   INSERT INTO run_shapes (run_id, shape) SELECT id, $${values.length + 1} FROM run
+                   ON CONFLICT (run_id) DO UPDATE SET shape = EXCLUDED.shape`,
+            values: [...values, shape],
+          },
+        ],
+        { safe: true },
+      );
+    this.send([NOTIFY_CHANGE], { safe: true }); // a change notice: harmless if sent twice
   }
 
   /** The store's tables that are missing (a schema damaged by hand), or undefined when all are there. */
@@ -205,29 +212,35 @@ export class PostgresStore implements Store {
     check?: (run: RunRow) => void;
   }): void {
     const { runId, holder, now } = claim;
+    const id = toDb(runId);
     // the row stays locked between the two calls: `check` sees the run as the lease is taken
-    try {
-      const [, read] = this.query(
-        { text: 'BEGIN' },
-        { text: `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1 FOR UPDATE`, values: [runId] },
-      );
-      const run = read?.rows[0] as RunRow | undefined;
-      if (!run) throw new StoreError(`Run "${runId}" is not in the store at "${this.location}".`);
-      if (run.leaseToken && run.leaseToken !== holder.token && leaseHolderAlive(run, now, leasesHeldHere))
-        throw new StoreError(leaseInUseMessage(run, this.location), { code: 'FLOW_STORE_IN_USE' });
-      claim.check?.(run);
-      this.query(
-        {
+    withFaultKill((inside) => {
+      try {
+        const [, read] = this.send(
+          [
+            { text: 'BEGIN' },
+            { text: `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1 FOR UPDATE`, values: [id] },
+          ],
+          { safe: true },
+        );
+        const run = runFromDb(read?.rows[0] as RunRow | undefined);
+        if (!run) throw new StoreError(`Run "${runId}" is not in the store at "${this.location}".`);
+        if (run.leaseToken && run.leaseToken !== holder.token && leaseHolderAlive(run, now, leasesHeldHere))
+          throw new StoreError(leaseInUseMessage(run, this.location), { code: 'FLOW_STORE_IN_USE' });
+        claim.check?.(run);
+        this.query({
           text: `UPDATE runs SET lease_pid = $1, lease_host = $2, lease_token = $3, lease_expires_at = $4 WHERE id = $5`,
-          values: [process.pid, hostname(), holder.token, now + holder.ttlMs, runId],
-        },
-        { text: 'COMMIT' },
-      );
-    } catch (error) {
-      this.rollback();
-      throw error;
-    }
+          values: [process.pid, hostname(), holder.token, now + holder.ttlMs, id],
+        });
+        inside();
+        this.query({ text: 'COMMIT' });
+      } catch (error) {
+        this.rollback();
+        throw error;
+      }
+    });
     leasesHeldHere.add(holder.token);
+    this.retryMs = holder.ttlMs;
   }
 
   private rollback(): void {
@@ -238,29 +251,45 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** On the pool: a renewal never blocks this thread, even when the server is slow to answer. */
+  /**
+   * On the pool: a renewal never blocks this thread, even when the server is slow to answer. A lost
+   * connection is tried again until the next renewal is due (a third of the ttl).
+   */
   async renewLease(claim: { runId: string; holder: LeaseHolder; now: number }): Promise<boolean> {
     const { runId, holder, now } = claim;
+    const windowMs = Math.floor(holder.ttlMs / 3);
     try {
-      const pool = await this.connections();
-      const result = await pool.query({
-        text: 'UPDATE runs SET lease_expires_at = $1 WHERE id = $2 AND lease_token = $3 AND lease_pid IS NOT NULL',
-        values: [now + holder.ttlMs, runId, holder.token],
-      });
+      const result = await withRetry(
+        async () =>
+          (await this.connections()).query({
+            text: 'UPDATE runs SET lease_expires_at = $1 WHERE id = $2 AND lease_token = $3 AND lease_pid IS NOT NULL',
+            values: [now + holder.ttlMs, toDb(runId), holder.token],
+          }),
+        windowMs,
+      );
       return result.rowCount === 1;
     } catch (error) {
-      throw asStoreError(error, this.location, this.busyTimeoutMs);
+      throw asStoreError(error, this.location, this.busyTimeoutMs, windowMs);
     }
   }
 
   releaseLease(claim: { runId: string; holder: LeaseHolder }): void {
     leasesHeldHere.delete(claim.holder.token);
     if (this.closed) return;
-    // the token stays as the last holder's: a holder taking the lease again can tell that another drove the run since
-    this.query({
-      text: 'UPDATE runs SET lease_pid = NULL, lease_host = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_token = $2',
-      values: [claim.runId, claim.holder.token],
-    });
+    try {
+      // the token stays as the last holder's: a holder taking the lease again can tell that another drove the run since
+      this.send(
+        [
+          {
+            text: 'UPDATE runs SET lease_pid = NULL, lease_host = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_token = $2',
+            values: [toDb(claim.runId), claim.holder.token],
+          },
+        ],
+        { safe: true },
+      );
+    } finally {
+      this.retryMs = 0;
+    }
   }
 
   forRun(run: { runId: string; recovery: number; holder: LeaseHolder }): RunStore {
@@ -269,7 +298,7 @@ export class PostgresStore implements Store {
       runId: run.runId,
       recovery: run.recovery,
       holder: run.holder,
-      failed: (error) => asStoreError(error, this.location, this.busyTimeoutMs),
+      failed: (error, retriedMs) => asStoreError(error, this.location, this.busyTimeoutMs, retriedMs),
       leaseLost: () => leaseLostError(run.runId, this.location),
     });
   }
@@ -283,11 +312,24 @@ export class PostgresStore implements Store {
     sequence: string;
     now: number;
   }): boolean {
-    const [result] = this.query({
+    const insert = {
       text: `INSERT INTO triggers (run_id, recovery, sequence, event, ord, acted, created_at)
              SELECT $1, $2, $3, $4, coalesce((SELECT max(ord) FROM triggers WHERE run_id = $1), 0) + 1, 0, $5
              ON CONFLICT DO NOTHING`,
-      values: [t.runId, t.recovery, t.sequence, t.event, t.now],
+      values: [toDb(t.runId), t.recovery, toDb(t.sequence), toDb(t.event), t.now],
+    };
+    const [result] = withFaultKill((inside) => {
+      if (FAULT_KILL === undefined) return this.query(insert);
+      // crash tests: a transaction of its own, so that `inside` falls between the insert and its commit
+      try {
+        const [, inserted] = this.query({ text: 'BEGIN' }, insert);
+        inside();
+        this.query({ text: 'COMMIT' });
+        return [inserted];
+      } catch (error) {
+        this.rollback();
+        throw error;
+      }
     });
     return (result?.rowCount ?? 0) > 0;
   }
@@ -295,7 +337,7 @@ export class PostgresStore implements Store {
   hasTriggers(run: { runId: string; recovery: number }): boolean {
     return (
       this.rows('SELECT 1 FROM triggers WHERE run_id = $1 AND recovery = $2 LIMIT 1', [
-        run.runId,
+        toDb(run.runId),
         run.recovery,
       ]).length > 0
     );
@@ -309,20 +351,20 @@ export class PostgresStore implements Store {
             AND recovery = $2 AND status NOT IN ('success', 'failure')) AS tasks,
          (SELECT count(*) FROM delays WHERE run_id = $1 AND recovery = $2 AND fired = 0) AS delays,
          (SELECT min(due_at) FROM delays WHERE run_id = $1 AND recovery = $2 AND fired = 0) AS "nextDue"`,
-      [run.runId, run.recovery],
+      [toDb(run.runId), run.recovery],
     );
     return counts as PendingCounts;
   }
 
   listTasks(runId: string, query: TaskQuery = {}): TaskRow[] {
-    const values: unknown[] = [runId];
+    const values: unknown[] = [toDb(runId)];
     const where = ['run_id = $1'];
     const filter = (column: string, value: unknown) => {
       values.push(value);
       where.push(`${column} = $${values.length}`);
     };
     if (query.status !== undefined) filter('status', query.status);
-    if (query.step !== undefined) filter('step', query.step);
+    if (query.step !== undefined) filter('step', toDb(query.step));
     if (query.recovery !== undefined) filter('recovery', query.recovery);
     let text = `SELECT ${TASK_COLUMNS} FROM tasks WHERE ${where.join(' AND ')} ORDER BY ord`;
     if (query.limit !== undefined) {
@@ -333,6 +375,6 @@ export class PostgresStore implements Store {
       values.push(query.offset);
       text += ` OFFSET $${values.length}`;
     }
-    return this.rows<TaskRow>(text, values);
+    return this.rows<TaskRow>(text, values).map(taskFromDb);
   }
 }

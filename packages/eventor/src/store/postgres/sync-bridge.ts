@@ -1,7 +1,7 @@
 /**
  * Synchronous queries to PostgreSQL for the calls the public API makes synchronously (the
- * constructor's claim, triggerEvent, pending, tasks): a worker thread owns a pg client and runs
- * them, while this thread blocks on `Atomics.wait` until the answer is posted (the synckit way).
+ * constructor's claim, triggerEvent, pending, tasks): a worker thread owns a pg client per store and
+ * runs them, while this thread blocks on `Atomics.wait` until the answer is posted (the synckit way).
  * Only those calls take this path; the run loop's reads and writes go through an async pool.
  */
 import { existsSync } from 'node:fs';
@@ -52,11 +52,19 @@ function workerFile(): string {
 /** How long the worker thread may take to start. */
 const STARTUP_MS = 10_000;
 
+/**
+ * The thread of this process's PostgreSQL stores: one for all of them (each store a session of its
+ * own in it, with its own connection), started by the first store and kept, unref'd, for the
+ * next: a thread and its `pg` cost more to start than a store costs to open.
+ */
+let thread: { worker: Worker; port: MessagePort } | undefined;
+const flag = new Int32Array(new SharedArrayBuffer(4));
+let nextId = 0;
+let nextSession = 0;
+
 export class SyncBridge {
-  private worker: Worker | undefined;
-  private port: MessagePort | undefined;
-  private readonly flag = new Int32Array(new SharedArrayBuffer(4));
-  private nextId = 0;
+  private readonly session = ++nextSession;
+  private closed = false;
 
   /** `waitMs`: how long one call may take before the server counts as unreachable. */
   constructor(
@@ -65,9 +73,28 @@ export class SyncBridge {
     private readonly location: string,
   ) {}
 
-  /** Runs `queries` in order on the worker's connection; the first failure throws CrossedPgError. */
+  /** Runs `queries` in order on the store's connection; the first failure throws CrossedPgError. */
   query(...queries: QueryConfig[]): QueryResult[] {
-    const response = this.call({ id: ++this.nextId, queries });
+    return this.request(queries);
+  }
+
+  /**
+   * `query`, with a lost connection tried again for `retryMs`: only a request `safe` to run twice is
+   * sent again once part of it reached the server (see SyncRequest).
+   */
+  request(queries: QueryConfig[], options: { safe?: boolean; retryMs?: number } = {}): QueryResult[] {
+    const retryMs = options.retryMs ?? 0;
+    const response = this.call(
+      {
+        id: ++nextId,
+        session: this.session,
+        settings: this.settings,
+        queries,
+        retryMs,
+        safe: options.safe === true,
+      },
+      this.waitMs + retryMs,
+    );
     if (!response.ok) throw new CrossedPgError(response.error);
     return response.results.map((result) => ({
       rows: result.rows.map(withBuffers),
@@ -75,54 +102,43 @@ export class SyncBridge {
     }));
   }
 
-  /** Ends the worker's connection and the worker. */
+  /** Ends the store's connection; the thread stays for other stores. */
   close(): void {
-    if (this.worker === undefined) return;
+    if (this.closed) return;
+    this.closed = true;
+    if (thread === undefined) return;
     try {
-      this.call({ id: ++this.nextId, queries: [], close: true });
+      this.call(
+        { id: ++nextId, session: this.session, settings: this.settings, queries: [], close: true },
+        this.waitMs,
+      );
     } catch {
       // it is going anyway
     }
-    this.dispose();
   }
 
-  private call(request: SyncRequest): SyncResponse {
+  private call(request: SyncRequest, waitMs: number): SyncResponse {
     const port = this.start();
-    Atomics.store(this.flag, 0, 0);
+    Atomics.store(flag, 0, 0);
     port.postMessage(request);
-    const response = this.wait(port, request.id, this.waitMs);
+    const response = wait(port, request.id, waitMs);
     if (response !== undefined) return response;
-    this.dispose(); // its connection may be mid-transaction: the next call starts afresh
+    // a connection of the thread may be mid-transaction: the next call starts a new thread, where
+    // every store connects again
+    dispose();
     throw new StoreError(
-      `The PostgreSQL store at "${this.location}" did not answer within ${Math.round(this.waitMs / 1000)}s: ` +
+      `The PostgreSQL store at "${this.location}" did not answer within ${Math.round(waitMs / 1000)}s: ` +
         'check that the server runs and is reachable, or give the Eventor a longer `busyTimeout`.',
       { code: 'FLOW_STORE_FAILED' },
     );
   }
 
-  /** Blocks until the answer `id` arrives, or `ms` have passed (undefined). */
-  private wait(port: MessagePort, id: number, ms: number): SyncResponse | undefined {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const received = receiveMessageOnPort(port);
-      if (received !== undefined) {
-        const response = received.message as SyncResponse;
-        if (response.id === id) return response;
-        continue; // an answer to a call that timed out before: dropped
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) return undefined;
-      Atomics.wait(this.flag, 0, 0, left);
-      Atomics.store(this.flag, 0, 0);
-    }
-  }
-
   private start(): MessagePort {
-    if (this.port !== undefined) return this.port;
+    if (thread !== undefined) return thread.port;
     const { port1, port2 } = new MessageChannel();
-    Atomics.store(this.flag, 0, 0);
+    Atomics.store(flag, 0, 0);
     const worker = new Worker(workerFile(), {
-      workerData: { settings: this.settings, flag: this.flag.buffer, port: port2 },
+      workerData: { flag: flag.buffer, port: port2 },
       transferList: [port2],
       // none of this program's Node flags: `--input-type` (node -e) or a loader would stop a plain script
       execArgv: [],
@@ -132,7 +148,7 @@ export class SyncBridge {
     port1.unref();
     worker.on('error', () => {});
     // a thread that cannot start would never answer: it says it is up (answer 0) first
-    if (this.wait(port1, 0, STARTUP_MS) === undefined) {
+    if (wait(port1, 0, STARTUP_MS) === undefined) {
       port1.close();
       void worker.terminate();
       throw new StoreError(
@@ -141,18 +157,33 @@ export class SyncBridge {
         { code: 'FLOW_STORE_OPEN' },
       );
     }
-    this.worker = worker;
-    this.port = port1;
+    thread = { worker, port: port1 };
     return port1;
   }
+}
 
-  private dispose(): void {
-    const worker = this.worker;
-    this.port?.close();
-    this.worker = undefined;
-    this.port = undefined;
-    void worker?.terminate();
+/** Blocks until the answer `id` arrives, or `ms` have passed (undefined). */
+function wait(port: MessagePort, id: number, ms: number): SyncResponse | undefined {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const received = receiveMessageOnPort(port);
+    if (received !== undefined) {
+      const response = received.message as SyncResponse;
+      if (response.id === id) return response;
+      continue; // an answer to a call that timed out before: dropped
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) return undefined;
+    Atomics.wait(flag, 0, 0, left);
+    Atomics.store(flag, 0, 0);
   }
+}
+
+function dispose(): void {
+  const gone = thread;
+  thread = undefined;
+  gone?.port.close();
+  void gone?.worker.terminate();
 }
 
 /** bytea values cross threads as plain Uint8Array; the store reads Buffers. */

@@ -1,0 +1,8 @@
+/**
+ * Setup file of the `*-postgres` projects: hands the test file the project's database (made by
+ * postgres-global-setup.ts) as FLOW_TEST_STORE_URL, where test-store.ts and the examples' tests
+ * make their stores. Child processes the tests start inherit it.
+ */
+import { inject } from 'vitest';
+
+process.env.FLOW_TEST_STORE_URL = inject('postgresStoreUrl');

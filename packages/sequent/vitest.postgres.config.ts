@@ -1,0 +1,17 @@
+import { defineProject } from 'vitest/config';
+
+/**
+ * sequent's behaviour suite again, on PostgreSQL: the same test files as the `sequent` project,
+ * each test's store a Postgres schema of its own (eventor's test/helpers/test-store.mjs), the
+ * server eventor's test setup starts for the whole run.
+ */
+export default defineProject({
+  test: {
+    name: 'sequent-postgres',
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    env: { FLOW_TEST_STORE: 'postgres' },
+    globalSetup: ['../eventor/test/helpers/postgres-global-setup.ts'],
+    setupFiles: ['../eventor/test/helpers/postgres-store-setup.ts'],
+  },
+});
