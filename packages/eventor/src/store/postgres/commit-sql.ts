@@ -5,10 +5,14 @@
  * before (an update), or adds new ones (an insert), as the run loop's batches are made. A
  * sub-statement whose rows are none is left out (a chain's pass has three of the six), so a pass
  * pays only for what it writes: one prepared statement per combination, made on first use.
- * Rows are found by key, one index probe each, whatever the planner's statistics say (a join with
- * the JSON rows would let a fresh table's stale statistics scan the run's history on every
- * commit): a result taken from an earlier attempt by a scalar subquery, and an update written as
- * an insert of a row known to exist (the scalar subquery) that ON CONFLICT turns into the update.
+ * Rows are found by key, one index probe each (a join with the JSON rows would let a fresh table's
+ * stale statistics scan the run's history on every commit): a result taken from an earlier attempt
+ * by a scalar subquery, and an update written as an insert of a row known to exist (the scalar
+ * subquery) that ON CONFLICT turns into the update. A prepared statement's plan is made once, for
+ * the tables as they are then: while a table holds a few hundred rows, PostgreSQL may probe it by
+ * the run alone (tasks_key_idx, or a scan), which costs every row of the run once the run is big.
+ * So the statements are prepared again each time the run's tasks double from 512 on (`generation`):
+ * a plan serves a run at most twice the size it was made for, and from then on probes by key.
  * It may run twice: a commit whose connection was lost before its answer came back is sent again
  * (retry.ts), and then finds its rows there if the first one committed: a new row is not inserted
  * again (ON CONFLICT DO NOTHING), an update writes the same values, a flag is set again.
@@ -121,8 +125,20 @@ function statement(mask: number): string {
   return text;
 }
 
-/** The statement of one pass: `head` is run, lease token, lease expiry, recovery, now. */
-export function commitQuery(head: [string, string, number, number, number], rows: CommitRows): QueryConfig {
+/** 0 below 512 tasks, then 1 more each time the run's tasks (its highest `ord`) double. */
+export function generation(tasks: number): number {
+  return tasks < 512 ? 0 : Math.floor(Math.log2(tasks / 512)) + 1;
+}
+
+/**
+ * The statement of one pass: `head` is run, lease token, lease expiry, recovery, now; `tasks` how
+ * many tasks the run has (its highest `ord`).
+ */
+export function commitQuery(
+  head: [string, string, number, number, number],
+  rows: CommitRows,
+  tasks: number,
+): QueryConfig {
   let mask = 0;
   const values: unknown[] = [...head];
   PARTS.forEach((part, i) => {
@@ -131,5 +147,5 @@ export function commitQuery(head: [string, string, number, number, number], rows
     mask |= 1 << i;
     values.push(JSON.stringify(list));
   });
-  return { name: `flow_commit_${mask}`, text: statement(mask), values };
+  return { name: `flow_commit_${mask}_${generation(tasks)}`, text: statement(mask), values };
 }

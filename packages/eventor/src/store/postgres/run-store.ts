@@ -36,6 +36,8 @@ export class PostgresRunStore implements RunStore {
   /** The run's id as the database holds it (see text.ts). */
   private readonly runId: string;
   private lastTriggerOrd = 0;
+  /** The run's highest task `ord` so far: how big the run is, for commit-sql.ts's generations. */
+  private lastTaskOrd = 0;
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(parts: RunStoreParts) {
@@ -103,6 +105,7 @@ export class PostgresRunStore implements RunStore {
       else list.push(fired);
     }
     this.lastTriggerOrd = row.max_trigger_ord ?? 0;
+    this.lastTaskOrd = row.max_task_ord ?? 0;
     return {
       fired,
       unacted,
@@ -129,6 +132,7 @@ export class PostgresRunStore implements RunStore {
     const inserted: unknown[] = [];
     const updated: unknown[] = [];
     for (const t of changes.tasks) {
+      if (t.ord > this.lastTaskOrd) this.lastTaskOrd = t.ord;
       const result = t.result === null ? null : t.result.toString('base64');
       if (t.insert) {
         inserted.push({
@@ -169,14 +173,18 @@ export class PostgresRunStore implements RunStore {
       due_at: d.dueAt,
       fired: d.fired ? 1 : 0,
     }));
-    const query = commitQuery([runId, holder.token, changes.now + holder.ttlMs, recovery, changes.now], {
-      newTasks: inserted,
-      changedTasks: updated,
-      newTriggers: triggers,
-      actedTriggers: changes.acted.map((t) => ({ event: toDb(t.event), sequence: toDb(t.sequence) })),
-      newDelays: delays,
-      firedDelays: changes.firedDelays.map((d) => ({ assoc: toDb(d.assoc), sequence: toDb(d.sequence) })),
-    });
+    const query = commitQuery(
+      [runId, holder.token, changes.now + holder.ttlMs, recovery, changes.now],
+      {
+        newTasks: inserted,
+        changedTasks: updated,
+        newTriggers: triggers,
+        actedTriggers: changes.acted.map((t) => ({ event: toDb(t.event), sequence: toDb(t.sequence) })),
+        newDelays: delays,
+        firedDelays: changes.firedDelays.map((d) => ({ assoc: toDb(d.assoc), sequence: toDb(d.sequence) })),
+      },
+      this.lastTaskOrd,
+    );
     return this.run(async (pool) => {
       const held = await withFaultKillAsync((inside) => this.fenced(pool, query, inside));
       if (!held) throw this.parts.leaseLost();

@@ -16,7 +16,7 @@ import type {
 import { CONNECT_TIMEOUT_MS, type ConnectionSettings } from './connection.js';
 import { asStoreError, missingDriverError, openError } from './errors.js';
 import { applyMigrations, STORE_TABLES } from './migrate.js';
-import { givePool, takePool } from './pools.js';
+import { newPool } from './pools.js';
 import { BY_CODE_POINT, NOTIFY_CHANGE, RUN_COLUMNS, TASK_COLUMNS } from './queries.js';
 import { withRetry } from './retry.js';
 import { PostgresRunStore } from './run-store.js';
@@ -96,7 +96,7 @@ export class PostgresStore implements Store {
     const pool = this.pool;
     this.pool = undefined;
     return pool?.then(
-      (p) => givePool(this.settings, p),
+      (p) => p.end(),
       () => {},
     );
   }
@@ -121,9 +121,9 @@ export class PostgresStore implements Store {
     return (this.send([{ text, values }], { safe: true })[0]?.rows ?? []) as T[];
   }
 
-  /** The pool of this thread, taken on first use (pg is imported only then), handed back on close. */
+  /** The pool of this thread, made on first use (pg is imported only then). */
   connections(): Promise<Pool> {
-    this.pool ??= takePool(this.settings).catch((error: unknown) => {
+    this.pool ??= newPool(this.settings).catch((error: unknown) => {
       throw missingDriverError(this.location, error);
     });
     return this.pool;
