@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /** The examples whose tests run again on PostgreSQL: those that keep state in a store. */
@@ -20,6 +21,9 @@ export default defineConfig({
         test: {
           name: `example-${dir}-postgres`,
           env: { FLOW_TEST_STORE: 'postgres' },
+          // in the group of the PostgreSQL projects (see packages/eventor/vitest.postgres.config.ts)
+          sequence: { groupOrder: 1 },
+          maxWorkers: Math.max(2, availableParallelism() - 1),
           globalSetup: ['../../packages/eventor/test/helpers/postgres-global-setup.ts'],
           setupFiles: ['../../packages/eventor/test/helpers/postgres-store-setup.ts'],
         },

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineProject } from 'vitest/config';
 
 /**
@@ -49,6 +50,10 @@ export default defineProject({
     include: POSTGRES_BEHAVIOUR,
     testTimeout: 30_000,
     env: { FLOW_TEST_STORE: 'postgres' },
+    // the PostgreSQL projects run after the others, in a group of their own (the same in all of
+    // them), two files at a time even on a two-CPU machine: much of their time is spent waiting
+    sequence: { groupOrder: 1 },
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     globalSetup: ['test/helpers/postgres-global-setup.ts'],
     setupFiles: ['test/helpers/postgres-store-setup.ts'],
   },

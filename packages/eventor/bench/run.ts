@@ -23,7 +23,8 @@ import { LONG_CHAIN, RECOVER_CHAIN, type RecoveryResult, type ScenarioResult } f
  * own), each next to a run of the raw SQLite baseline (after it in even rounds, before it in odd
  * ones); a case's ratio is the median over rounds of its rate over that baseline run's, so drift in
  * machine load hits both alike. The recover case (timed against its own first run) and the cold
- * 1,000-step chain (for the RSS check only) need no baseline beside them.
+ * 1,000-step chain (for the RSS check only) need no baseline beside them. Then the PostgreSQL
+ * store's rows (postgres-run.ts), then the step kinds (runners.ts).
  */
 const SCENARIO_FILE = fileURLToPath(new URL('./scenarios.ts', import.meta.url));
 const run = <T extends ScenarioResult>(name: string): T => runChild<T>(SCENARIO_FILE, name);
@@ -178,6 +179,12 @@ const figures: Figure[] = [
   },
 ];
 saveFigures('eventor', figures, [`eventor: ${peaks}.`]);
+
+// The same flows on a PostgreSQL store, against raw pg commits on the same server (issue 13).
+if (process.env.FLOW_BENCH_SKIP_POSTGRES !== '1') {
+  const { runPostgresBench } = await import('./postgres-run.js');
+  await runPostgresBench(ROUNDS);
+}
 
 // Step kinds: per-step overhead of worker, process and command steps against inline and bare spawns.
 if (process.env.FLOW_BENCH_SKIP_RUNNERS !== '1') {
