@@ -1,8 +1,7 @@
 /**
  * What every package's bench shares: rounds, one child process per case and round, the spread of a
- * figure, a plain-text table, and the figures file the root summary reads. sequent and evproc keep a
- * copy of this file: a package's bench cannot import another package's files (each tsconfig's
- * rootDir is its package), and the bench is not part of any package's public surface.
+ * figure, a plain-text table, and the figures file the root summary reads. sequent's and evproc's
+ * benches import it from here; it is no part of any package's public surface.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { type Event, NamedEvent, Processor, requires, want } from '../src/index.js';
-import { peakRssMb } from './harness.js';
+import { peakRssMb } from '../../eventor/bench/harness.js';
 
 export interface Sample {
   nsPerOp: number;

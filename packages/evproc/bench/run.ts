@@ -16,7 +16,7 @@ import {
   spread,
   type Target,
   verdict,
-} from './harness.js';
+} from '../../eventor/bench/harness.js';
 
 /**
  * Each round runs emit, processSync and process in a fresh process each (a case's process warms up

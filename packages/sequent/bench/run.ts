@@ -14,7 +14,7 @@ import {
   spread,
   type Target,
   verdict,
-} from './harness.js';
+} from '../../eventor/bench/harness.js';
 
 /**
  * `pnpm bench` for sequent: 10 x 10 x 10 nested repeats with one no-op leaf per innermost iteration
