@@ -42,6 +42,8 @@ export const POSTGRES_BEHAVIOUR = [
   'test/reliability-properties.test.ts',
   'test/progress.test.ts',
   'test/step-entry.test.ts',
+  'test/results-roundtrip.test.ts',
+  'test/reliability-store-processes.test.ts',
 ];
 
 export default defineProject({
