@@ -44,6 +44,7 @@ export const POSTGRES_BEHAVIOUR = [
   'test/step-entry.test.ts',
   'test/results-roundtrip.test.ts',
   'test/reliability-store-processes.test.ts',
+  'test/store-runs.test.ts',
 ];
 
 export default defineProject({
