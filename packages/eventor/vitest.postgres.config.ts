@@ -3,8 +3,9 @@ import { defineProject } from 'vitest/config';
 
 /**
  * The behaviour suite again, on PostgreSQL: the same test files as the `eventor` project, each
- * test's store a Postgres schema of its own (test/helpers/test-store.ts). Files that look at the
- * SQLite file itself, or drive the `eventor` command (which reads files), stay in `eventor` only.
+ * test's store a Postgres schema of its own (test/helpers/test-store.mjs). Files that look at the
+ * SQLite file itself, or drive the `eventor` command or ui (which read files), stay in `eventor`
+ * only, as do those that use no store at all; test/store/ holds each store's own tests.
  */
 export const POSTGRES_BEHAVIOUR = [
   'test/run-loop.test.ts',
@@ -42,6 +43,9 @@ export const POSTGRES_BEHAVIOUR = [
   'test/reliability-properties.test.ts',
   'test/progress.test.ts',
   'test/step-entry.test.ts',
+  'test/results-roundtrip.test.ts',
+  'test/reliability-store-processes.test.ts',
+  'test/store-runs.test.ts',
 ];
 
 export default defineProject({

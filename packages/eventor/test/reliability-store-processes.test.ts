@@ -25,13 +25,13 @@ async function runOneStep(store: string, busyTimeout: string) {
   }
 }
 
-describe('several processes on one store file', () => {
-  it('creates the schema once when 8 processes open one fresh file at once, 30 times over', async () => {
+describe('several processes on one store', () => {
+  it('creates the schema once when 8 processes open one fresh store at once, 30 times over', async () => {
     const box = sandbox('processes');
     const children = await openers(8);
     const failures: string[] = [];
     for (let round = 0; round < 30; round++) {
-      const store = box.path(`fresh-${round}.run.db`);
+      const store = box.anotherStore(`fresh-${round}.run.db`);
       // every child opens at the same instant, so their schema checks overlap
       const at = Date.now() + 40;
       for (const child of children) child.send({ type: 'open', store, at });
@@ -40,7 +40,7 @@ describe('several processes on one store file', () => {
         if (!reply.ok)
           failures.push(`round ${round}, pid ${reply.pid}: ${String(reply.code)} ${String(reply.message)}`);
       }
-      // and the file they made is a sound store
+      // and the store they made is sound
       const ev = box.eventor({ store });
       const go = ev.addEvent('go');
       ev.addAssoc(go, ev.addStep('s'));

