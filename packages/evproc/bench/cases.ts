@@ -4,8 +4,8 @@
  * handlers, warms up one path and prints the median ns per op of BATCHES batches as JSON.
  */
 import { EventEmitter } from 'node:events';
-import { type Event, NamedEvent, Processor, requires, want } from '../src/index.js';
 import { peakRssMb } from '../../eventor/bench/harness.js';
+import { type Event, NamedEvent, Processor, requires, want } from '../src/index.js';
 
 export interface Sample {
   nsPerOp: number;

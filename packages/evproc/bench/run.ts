@@ -1,7 +1,6 @@
 // Benchmark: one event through 10 handlers, against node:events emit to 10 listeners.
 // Run with `pnpm --filter @flow/evproc bench`. Not part of the tests.
 import { fileURLToPath } from 'node:url';
-import { LISTENERS, type Sample } from './cases.js';
 import {
   type Figure,
   header,
@@ -17,6 +16,7 @@ import {
   type Target,
   verdict,
 } from '../../eventor/bench/harness.js';
+import { LISTENERS, type Sample } from './cases.js';
 
 /**
  * Each round runs emit, processSync and process in a fresh process each (a case's process warms up

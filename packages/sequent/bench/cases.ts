@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Eventor } from '@flow/eventor';
-import { Sequent, type SequentStep } from '../src/index.js';
 import { peakRssMb } from '../../eventor/bench/harness.js';
+import { Sequent, type SequentStep } from '../src/index.js';
 
 export interface Sample {
   /** Leaves (sequent) or steps (eventor) that succeeded in the timed run. */

@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import type { RecoverySample, Sample } from './cases.js';
 import {
   type Figure,
   header,
@@ -15,6 +14,7 @@ import {
   type Target,
   verdict,
 } from '../../eventor/bench/harness.js';
+import type { RecoverySample, Sample } from './cases.js';
 
 /**
  * `pnpm bench` for sequent: 10 x 10 x 10 nested repeats with one no-op leaf per innermost iteration
